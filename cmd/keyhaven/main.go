@@ -1,0 +1,208 @@
+// Command keyhaven is the Keyhaven identity server and its admin CLI.
+//
+//	keyhaven [serve] [flags]                  run the server (the default)
+//	keyhaven app create --name N              create an application, print its id and secret
+//	keyhaven user create --email E --password P [--phone N] [--username U]
+//	keyhaven migrate up|status                apply or list database migrations
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/config"
+	"github.com/keyhaven/keyhaven/internal/server"
+	"github.com/keyhaven/keyhaven/internal/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "keyhaven:", strings.ReplaceAll(err.Error(), "\n", "\nkeyhaven: "))
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "app":
+		return appCmd(ctx, args, getenv, stdout, stderr)
+	case "user":
+		return userCmd(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		return migrateCmd(ctx, args, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "keyhaven", server.Version())
+		return nil
+	case "help":
+		fmt.Fprintln(stdout, "usage: keyhaven [serve|app create|user create|migrate up|migrate status|version] [flags]")
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (try: serve, app create, user create, migrate, version)", cmd)
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := server.NewLogger(cfg, stderr)
+	start := time.Now()
+	s, err := server.New(ctx, cfg, log, server.Options{Mount: server.Mount})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if s.BootstrapApp.ID != "" {
+		// Shown once, on the terminal, never in the log.
+		fmt.Fprintf(stdout, "Created the first application. Save its secret now: it is not shown again.\n"+
+			"  app id:     %s\n  app secret: %s\n", s.BootstrapApp.ID, s.BootstrapApp.Secret)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("KEYHAVEN_LISTEN: %w", err)
+	}
+	log.Info("keyhaven serving", "addr", ln.Addr().String(), "issuer", cfg.Issuer(),
+		"startup_ms", time.Since(start).Milliseconds(), "version", server.Version())
+	err = s.Run(ctx, ln, 30*time.Second)
+	log.Info("keyhaven stopped")
+	return err
+}
+
+// adminConfig loads the config for an admin command: the database settings
+// come from the environment, the YAML file and the --config flag.
+func adminConfig(getenv func(string) string, stderr io.Writer) (config.Config, error) {
+	return config.Load(nil, getenv, stderr)
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func appCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: keyhaven app create --name NAME")
+	}
+	fs := flag.NewFlagSet("keyhaven app create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "application name (required)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*name) == "" {
+		return errors.New("--name: is required")
+	}
+	cfg, err := adminConfig(getenv, stderr)
+	if err != nil {
+		return err
+	}
+	st, err := server.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	id, secret := server.NewAppCredentials()
+	if err := st.PutApp(ctx, store.App{ID: id, Name: *name, SecretHash: server.HashSecret(secret), CreatedAt: time.Now().UTC()}); err != nil {
+		return err
+	}
+	return printJSON(stdout, map[string]string{"appId": id, "appSecret": secret, "name": *name})
+}
+
+func userCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: keyhaven user create --email E --password P [--phone N] [--username U]")
+	}
+	fs := flag.NewFlagSet("keyhaven user create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	email := fs.String("email", "", "email address")
+	phone := fs.String("phone", "", "phone number")
+	username := fs.String("username", "", "username")
+	password := fs.String("password", "", "password (or KEYHAVEN_USER_PASSWORD, which keeps it out of the process list)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *password == "" {
+		*password = getenv("KEYHAVEN_USER_PASSWORD")
+	}
+	if *email == "" && *phone == "" && *username == "" {
+		return errors.New("--email, --phone or --username: one is required")
+	}
+	if *password == "" {
+		return errors.New("--password: is required")
+	}
+	cfg, err := adminConfig(getenv, stderr)
+	if err != nil {
+		return err
+	}
+	s, err := server.New(ctx, cfg, server.NewLogger(cfg, io.Discard), server.Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	u, err := s.Accounts.CreateUser(ctx, *email, *phone, *username, *password)
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, map[string]any{"userId": u.ID, "email": u.Email, "phone": u.Phone, "username": u.Username,
+		"createdAt": u.CreatedAt.Format(time.RFC3339)})
+}
+
+func migrateCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "up" && args[0] != "status") {
+		return errors.New("usage: keyhaven migrate up|status")
+	}
+	cfg, err := adminConfig(getenv, stderr)
+	if err != nil {
+		return err
+	}
+	// Opening a store applies pending migrations (under PostgreSQL's
+	// advisory lock), so "up" is an open; "status" then lists them.
+	st, err := server.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ms, ok := st.(server.MigrationLister)
+	if !ok {
+		return errors.New("this store does not report migrations")
+	}
+	states, err := ms.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		Version   int    `json:"version"`
+		Name      string `json:"name"`
+		AppliedAt string `json:"appliedAt,omitempty"`
+	}
+	out := make([]row, 0, len(states))
+	for _, m := range states {
+		r := row{Version: m.Version, Name: m.Name}
+		if !m.AppliedAt.IsZero() {
+			r.AppliedAt = m.AppliedAt.Format(time.RFC3339)
+		}
+		out = append(out, r)
+	}
+	return printJSON(stdout, map[string]any{"command": args[0], "migrations": out})
+}

@@ -1,0 +1,72 @@
+// Package account is the account domain: registration, sign-in, the
+// message service's code requests, and the user-information module. Its
+// services speak in plain values; package httpapi owns the wire types.
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/keyhaven/keyhaven/internal/apierr"
+	"github.com/keyhaven/keyhaven/internal/pwcrypto"
+	"github.com/keyhaven/keyhaven/internal/pwhash"
+	"github.com/keyhaven/keyhaven/internal/store"
+)
+
+// Passwords decrypts, checks and hashes passwords the same way in every flow
+// (OWASP FP-5: one policy everywhere).
+type Passwords struct {
+	Hasher *pwhash.Hasher
+	Policy pwhash.Policy
+	Keys   *pwcrypto.Keys
+}
+
+// ErrDecrypt is the one answer to every undecryptable password, whatever
+// went wrong, so the endpoint is no padding oracle.
+var ErrDecrypt = apierr.New(400, apierr.CodeDecryptFailed, "password could not be decrypted with the server's public key")
+
+// Decode returns the password sent in field, decrypted per encType.
+func (p *Passwords) Decode(encType, value, field string) (string, error) {
+	if value == "" {
+		return "", apierr.BadRequest(field, "is required")
+	}
+	pw, err := p.Keys.Decrypt(encType, value)
+	switch {
+	case errors.Is(err, pwcrypto.ErrUnknownType):
+		return "", apierr.BadRequest("passwordEncryptType", "must be none, rsa or sm2")
+	case err != nil:
+		return "", ErrDecrypt
+	}
+	return pw, nil
+}
+
+// NewHash checks pw against the policy and, when u has a password, that it
+// is not the current one, then hashes it. Costs two hashes when u has one.
+func (p *Passwords) NewHash(ctx context.Context, pw string, u *store.User) (string, error) {
+	var inputs []string
+	if u != nil {
+		inputs = append(inputs, u.Email, u.Username, u.Phone)
+	}
+	if err := p.Policy.Check(pw, inputs...); err != nil {
+		var pe *pwhash.PolicyError
+		if errors.As(err, &pe) {
+			return "", apierr.New(400, apierr.CodePasswordPolicy, "password: "+pe.Message)
+		}
+		return "", err
+	}
+	if u != nil && u.PasswordHash != "" {
+		same, _, err := p.Hasher.Verify(ctx, pw, u.PasswordHash)
+		if err != nil {
+			return "", fmt.Errorf("account: compare with current password: %w", err)
+		}
+		if same {
+			return "", apierr.New(400, apierr.CodePasswordReused, "password: must differ from the current password")
+		}
+	}
+	h, err := p.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return "", fmt.Errorf("account: hash password: %w", err)
+	}
+	return h, nil
+}

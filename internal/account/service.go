@@ -1,0 +1,223 @@
+package account
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/apierr"
+	"github.com/keyhaven/keyhaven/internal/ident"
+	"github.com/keyhaven/keyhaven/internal/passcode"
+	"github.com/keyhaven/keyhaven/internal/session"
+	"github.com/keyhaven/keyhaven/internal/store"
+)
+
+// Messages renders the messages the account flows queue. Each returns an
+// outbox message ready for store.Codes.IssueCode or store.Outbox.Enqueue.
+type Messages interface {
+	CodeEmail(lang, channel, to, code string, ttl time.Duration) (*store.OutboxMessage, error)
+	CodeSMS(lang, channel string, to ident.Phone, code string, ttl time.Duration) (*store.OutboxMessage, error)
+	// Notice tells the owner of an address that something changed (kind:
+	// "password_changed", "email_changed", ...). Returns nil if u has
+	// neither an email nor a phone.
+	Notice(lang, kind string, u store.User) (*store.OutboxMessage, error)
+}
+
+// Service is the account domain.
+type Service struct {
+	st        store.Store
+	pw        *Passwords
+	codes     *passcode.Service
+	sessions  *session.Service
+	msgs      Messages
+	region    string
+	now       func() time.Time
+	wake      func()
+	failLimit int
+}
+
+// Options wires a Service.
+type Options struct {
+	Store     store.Store
+	Passwords *Passwords
+	Codes     *passcode.Service
+	Sessions  *session.Service
+	Messages  Messages
+	Region    string // default phone region
+	Now       func() time.Time
+	Wake      func() // wakes the outbox worker
+}
+
+// NewService returns a Service.
+func NewService(o Options) *Service {
+	if o.Wake == nil {
+		o.Wake = func() {}
+	}
+	return &Service{st: o.Store, pw: o.Passwords, codes: o.Codes, sessions: o.Sessions, msgs: o.Messages,
+		region: o.Region, now: o.Now, wake: o.Wake, failLimit: 100}
+}
+
+// Passwords returns the password handling shared with other flows.
+func (s *Service) Passwords() *Passwords { return s.pw }
+
+// Codes returns the passcode service.
+func (s *Service) Codes() *passcode.Service { return s.codes }
+
+// Region is the default phone region.
+func (s *Service) Region() string { return s.region }
+
+// ParseEmail validates an email field.
+func ParseEmail(field, v string) (ident.Email, error) {
+	if v == "" {
+		return ident.Email{}, apierr.BadRequest(field, "is required")
+	}
+	e, err := ident.ParseEmail(v)
+	if err != nil {
+		return e, apierr.BadRequest(field, "is not a valid email address")
+	}
+	return e, nil
+}
+
+// ParsePhone validates a phone field with its optional country code.
+func (s *Service) ParsePhone(field, number, countryCode string) (ident.Phone, error) {
+	if number == "" {
+		return ident.Phone{}, apierr.BadRequest(field, "is required")
+	}
+	p, err := ident.ParsePhone(number, countryCode, s.region)
+	if err != nil {
+		return p, apierr.BadRequest(field, "is not a valid phone number (add phoneCountryCode for numbers outside "+s.region+")")
+	}
+	return p, nil
+}
+
+// ---- the message service
+
+// channels whose code goes to an existing account's address: for an unknown
+// address nothing is sent, and the answer is the same.
+var accountChannels = map[string]bool{
+	"CHANNEL_LOGIN": true, "CHANNEL_RESET_PASSWORD": true, "CHANNEL_UNBIND_EMAIL": true, "CHANNEL_UNBIND_PHONE": true,
+	"CHANNEL_DELETE_ACCOUNT": true, "CHANNEL_VERIFY_MFA": true, "CHANNEL_UNLOCK_ACCOUNT": true,
+	"CHANNEL_VERIFY_EMAIL_LINK": true, "CHANNEL_BIND_MFA": true, "CHANNEL_UNBIND_MFA": true,
+	"CHANNEL_IDENTITY_VERIFICATION": true,
+}
+
+// SendEmailCode handles POST /api/v3/send-email.
+func (s *Service) SendEmailCode(ctx context.Context, channel, email, lang string) error {
+	e, err := ParseEmail("email", email)
+	if err != nil {
+		return err
+	}
+	to := e.Address
+	if accountChannels[channel] {
+		u, err := s.st.GetUserByEmail(ctx, e.Key)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			to = ""
+		case err != nil:
+			return fmt.Errorf("account: send email code: %w", err)
+		default:
+			to = u.Email // exactly as stored, never as typed
+		}
+	}
+	var build func(string, time.Duration) (*store.OutboxMessage, error)
+	if to != "" {
+		build = func(code string, ttl time.Duration) (*store.OutboxMessage, error) {
+			return s.msgs.CodeEmail(lang, channel, to, code, ttl)
+		}
+	}
+	return s.codes.Issue(ctx, passcode.EmailTarget(e.Key), channel, build)
+}
+
+// SendSMSCode handles POST /api/v3/send-sms.
+func (s *Service) SendSMSCode(ctx context.Context, channel, number, countryCode, lang string) error {
+	p, err := s.ParsePhone("phoneNumber", number, countryCode)
+	if err != nil {
+		return err
+	}
+	send := true
+	if accountChannels[channel] {
+		u, err := s.st.GetUserByPhone(ctx, p.E164)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			send = false
+		case err != nil:
+			return fmt.Errorf("account: send sms code: %w", err)
+		default:
+			if p, err = ident.ParsePhone(u.Phone, "", s.region); err != nil {
+				return fmt.Errorf("account: stored phone: %w", err)
+			}
+		}
+	}
+	var build func(string, time.Duration) (*store.OutboxMessage, error)
+	if send {
+		build = func(code string, ttl time.Duration) (*store.OutboxMessage, error) {
+			return s.msgs.CodeSMS(lang, channel, p, code, ttl)
+		}
+	}
+	return s.codes.Issue(ctx, passcode.PhoneTarget(p.E164), channel, build)
+}
+
+// ---- profiles
+
+// Profile is the user-editable profile, stored as JSON (UserDto's fields).
+type Profile struct {
+	Name              string          `json:"name,omitempty"`
+	Nickname          string          `json:"nickname,omitempty"`
+	Photo             string          `json:"photo,omitempty"`
+	Company           string          `json:"company,omitempty"`
+	Browser           string          `json:"browser,omitempty"`
+	Device            string          `json:"device,omitempty"`
+	GivenName         string          `json:"givenName,omitempty"`
+	FamilyName        string          `json:"familyName,omitempty"`
+	MiddleName        string          `json:"middleName,omitempty"`
+	Profile           string          `json:"profile,omitempty"`
+	PreferredUsername string          `json:"preferredUsername,omitempty"`
+	Website           string          `json:"website,omitempty"`
+	Gender            string          `json:"gender,omitempty"`
+	Birthdate         string          `json:"birthdate,omitempty"`
+	Zoneinfo          string          `json:"zoneinfo,omitempty"`
+	Locale            string          `json:"locale,omitempty"`
+	Address           string          `json:"address,omitempty"`
+	Formatted         string          `json:"formatted,omitempty"`
+	StreetAddress     string          `json:"streetAddress,omitempty"`
+	Locality          string          `json:"locality,omitempty"`
+	Region            string          `json:"region,omitempty"`
+	PostalCode        string          `json:"postalCode,omitempty"`
+	Country           string          `json:"country,omitempty"`
+	Province          string          `json:"province,omitempty"`
+	City              string          `json:"city,omitempty"`
+	CustomData        json.RawMessage `json:"customData,omitempty"`
+}
+
+// ProfileOf decodes a stored profile.
+func ProfileOf(u store.User) Profile {
+	var p Profile
+	_ = json.Unmarshal(u.Profile, &p) // written by us; an empty profile is the safe fallback
+	return p
+}
+
+// GetUser returns the account of a signed-in user.
+func (s *Service) GetUser(ctx context.Context, userID string) (store.User, error) {
+	u, err := s.st.GetUserByID(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, session.ErrUnauthorized
+	}
+	return u, err
+}
+
+// SessionClaims returns the id-token facts of a user.
+func (s *Service) SessionClaims(ctx context.Context, userID string) (session.Claims, error) {
+	u, err := s.st.GetUserByID(ctx, userID)
+	if err != nil {
+		return session.Claims{}, fmt.Errorf("account: claims: %w", err)
+	}
+	return claimsOf(u), nil
+}
+
+func claimsOf(u store.User) session.Claims {
+	p := ProfileOf(u)
+	return session.Claims{Email: u.Email, EmailVerified: u.EmailVerified, Phone: u.Phone, PhoneVerified: u.PhoneVerified,
+		Username: u.Username, Name: p.Name, Nickname: p.Nickname, Picture: p.Photo, UpdatedAt: u.UpdatedAt}
+}

@@ -1,0 +1,200 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/apierr"
+	"github.com/keyhaven/keyhaven/internal/ident"
+	"github.com/keyhaven/keyhaven/internal/passcode"
+	"github.com/keyhaven/keyhaven/internal/session"
+	"github.com/keyhaven/keyhaven/internal/store"
+)
+
+// SignIn is a sign-in request, already decoded.
+type SignIn struct {
+	Connection       string // PASSWORD or PASSCODE
+	Account          string
+	Email            string
+	Username         string
+	Phone            string
+	PhoneCountryCode string
+	Password         string
+	EncryptType      string
+	PassCode         string
+	Scope            string
+	AppID            string
+	IP               string
+}
+
+// ErrBadCredentials is the one answer for an unknown account, a wrong
+// password and a too-often-failed account alike (OWASP Authentication CS).
+var ErrBadCredentials = apierr.New(401, apierr.CodeBadCredentials, "account or password is incorrect")
+
+// Authenticate signs a user in and opens a session.
+func (s *Service) Authenticate(ctx context.Context, in SignIn) (session.TokenSet, error) {
+	var u store.User
+	var err error
+	switch in.Connection {
+	case "PASSWORD":
+		u, err = s.passwordSignIn(ctx, in)
+	case "PASSCODE":
+		u, err = s.codeSignIn(ctx, in)
+	case "LDAP", "AD":
+		return session.TokenSet{}, apierr.BadRequest("connection", in.Connection+" sign-in is not served by Keyhaven")
+	default:
+		return session.TokenSet{}, apierr.BadRequest("connection", "must be PASSWORD or PASSCODE")
+	}
+	if err != nil {
+		return session.TokenSet{}, err
+	}
+	if in.Scope != "" && !strings.Contains(" "+in.Scope+" ", " openid ") {
+		return session.TokenSet{}, apierr.BadRequest("options.scope", "must include openid")
+	}
+	return s.sessions.Start(ctx, u.ID, in.AppID, in.Scope, claimsOf(u))
+}
+
+// lookup finds the account an identifier names. key is the per-identifier
+// failure counter's name, the same whether or not the account exists.
+func (s *Service) lookup(ctx context.Context, in SignIn) (u store.User, key string, err error) {
+	byEmail := func(field, v string) (store.User, string, error) {
+		e, err := ParseEmail(field, v)
+		if err != nil {
+			return store.User{}, "", err
+		}
+		u, err := s.st.GetUserByEmail(ctx, e.Key)
+		return u, "email:" + e.Key, err
+	}
+	byPhone := func(field, v string) (store.User, string, error) {
+		p, err := s.ParsePhone(field, v, in.PhoneCountryCode)
+		if err != nil {
+			return store.User{}, "", err
+		}
+		u, err := s.st.GetUserByPhone(ctx, p.E164)
+		return u, "phone:" + p.E164, err
+	}
+	byUsername := func(field, v string) (store.User, string, error) {
+		k, err := ident.UsernameKey(v)
+		if err != nil {
+			return store.User{}, "", apierr.BadRequest(field, err.Error())
+		}
+		u, err := s.st.GetUserByUsername(ctx, k)
+		return u, "username:" + k, err
+	}
+	switch {
+	case in.Email != "":
+		return byEmail("passwordPayload.email", in.Email)
+	case in.Phone != "":
+		return byPhone("passwordPayload.phone", in.Phone)
+	case in.Username != "":
+		return byUsername("passwordPayload.username", in.Username)
+	case in.Account != "":
+		// An account name may be any of the three: try each form it could be.
+		if strings.Contains(in.Account, "@") {
+			if u, key, err := byEmail("passwordPayload.account", in.Account); !errors.Is(err, store.ErrNotFound) {
+				return u, key, err
+			}
+		}
+		if _, perr := ident.ParsePhone(in.Account, in.PhoneCountryCode, s.region); perr == nil {
+			if u, key, err := byPhone("passwordPayload.account", in.Account); !errors.Is(err, store.ErrNotFound) {
+				return u, key, err
+			}
+		}
+		return byUsername("passwordPayload.account", in.Account)
+	}
+	return store.User{}, "", apierr.BadRequest("passwordPayload", "needs account, email, phone or username")
+}
+
+func (s *Service) passwordSignIn(ctx context.Context, in SignIn) (store.User, error) {
+	u, key, err := s.lookup(ctx, in)
+	found := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return u, err
+	}
+	if in.Password == "" {
+		return u, apierr.BadRequest("passwordPayload.password", "is required")
+	}
+	// Every path below costs one hash, so timing says nothing about whether
+	// the account exists or the ciphertext decrypted.
+	pw, decErr := s.pw.Decode(in.EncryptType, in.Password, "passwordPayload.password")
+	if ae, ok := apierr.As(decErr); ok && ae.APICode == apierr.CodeBadRequest {
+		return u, decErr // unknown passwordEncryptType: a client bug, not a guess
+	}
+	now := s.now()
+	hour := now.Truncate(time.Hour)
+	fails, err := s.st.Count(ctx, "signin-fail:"+key, hour)
+	if err != nil {
+		return u, fmt.Errorf("account: sign-in failures: %w", err)
+	}
+	if !found || decErr != nil || fails >= s.failLimit || u.PasswordHash == "" {
+		s.pw.Hasher.VerifyDummy(ctx, pw)
+		return u, s.signInFailed(ctx, key, hour)
+	}
+	ok, rehash, err := s.pw.Hasher.Verify(ctx, pw, u.PasswordHash)
+	if err != nil {
+		return u, fmt.Errorf("account: verify password: %w", err)
+	}
+	if !ok {
+		return u, s.signInFailed(ctx, key, hour)
+	}
+	newHash := ""
+	if rehash {
+		if newHash, err = s.pw.Hasher.Hash(ctx, pw); err != nil {
+			return u, fmt.Errorf("account: rehash: %w", err)
+		}
+	}
+	if err := s.st.RecordSignIn(ctx, u.ID, now, in.IP, newHash); err != nil {
+		return u, fmt.Errorf("account: record sign-in: %w", err)
+	}
+	return u, nil
+}
+
+// signInFailed counts a failure against the identifier (ASVS 2.2.1: at most
+// 100 an hour per account) and answers the one generic error.
+func (s *Service) signInFailed(ctx context.Context, key string, hour time.Time) error {
+	if _, err := s.st.Hit(ctx, "signin-fail:"+key, hour, hour.Add(time.Hour)); err != nil {
+		return fmt.Errorf("account: count sign-in failure: %w", err)
+	}
+	return ErrBadCredentials
+}
+
+func (s *Service) codeSignIn(ctx context.Context, in SignIn) (store.User, error) {
+	var target passcode.Target
+	var find func() (store.User, error)
+	switch {
+	case in.Email != "":
+		e, err := ParseEmail("passCodePayload.email", in.Email)
+		if err != nil {
+			return store.User{}, err
+		}
+		target = passcode.EmailTarget(e.Key)
+		find = func() (store.User, error) { return s.st.GetUserByEmail(ctx, e.Key) }
+	case in.Phone != "":
+		p, err := s.ParsePhone("passCodePayload.phone", in.Phone, in.PhoneCountryCode)
+		if err != nil {
+			return store.User{}, err
+		}
+		target = passcode.PhoneTarget(p.E164)
+		find = func() (store.User, error) { return s.st.GetUserByPhone(ctx, p.E164) }
+	default:
+		return store.User{}, apierr.BadRequest("passCodePayload", "needs email or phone")
+	}
+	if err := s.codes.Verify(ctx, target, "CHANNEL_LOGIN", in.PassCode, "passCodePayload.passCode"); err != nil {
+		return store.User{}, err
+	}
+	u, err := find()
+	if errors.Is(err, store.ErrNotFound) {
+		// The code was never sent (unknown address) but was guessed right.
+		return u, passcode.ErrDead
+	}
+	if err != nil {
+		return u, fmt.Errorf("account: code sign-in: %w", err)
+	}
+	if err := s.st.RecordSignIn(ctx, u.ID, s.now(), in.IP, ""); err != nil {
+		return u, fmt.Errorf("account: record sign-in: %w", err)
+	}
+	return u, nil
+}

@@ -1,0 +1,434 @@
+// Package config loads Keyhaven's settings: defaults in code, then a YAML
+// file, then KEYHAVEN_* environment variables, then flags. Every setting is
+// parsed by one function whatever its source, so a bad value is reported
+// the same way, naming the setting as the operator wrote it.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Secret is a string that never prints.
+type Secret string
+
+// String hides the value.
+func (Secret) String() string { return "[redacted]" }
+
+// LogValue hides the value from log/slog.
+func (Secret) LogValue() any { return "[redacted]" }
+
+// Reveal returns the value.
+func (s Secret) Reveal() string { return string(s) }
+
+// Config is every setting.
+type Config struct {
+	Listen             string
+	PublicURL          string // issuer and links; default http://<listen>
+	DatabaseURL        Secret
+	DBMaxConns         int
+	DBConnectTimeout   time.Duration
+	SMTPURL            Secret
+	SMSWebhookURL      Secret
+	AppID              string
+	AppSecret          Secret
+	PasswordHash       string
+	HashConcurrency    int
+	RateLimitPerIP     int
+	TrustedProxies     []netip.Prefix
+	DefaultPhoneRegion string
+	ProductName        string
+	LogoURL            string
+	SignInURL          string
+	LogLevel           string
+	LogFormat          string
+
+	PasswordMinLength int
+	CodeTTL           time.Duration
+	CodeMaxAttempts   int
+	CodeInterval      time.Duration
+	CodeHourlyCap     int
+	CodeDailyFailures int
+	ResetTokenTTL     time.Duration
+	AccessTokenTTL    time.Duration
+	RefreshTokenTTL   time.Duration
+}
+
+// Default returns the built-in defaults.
+func Default() Config {
+	return Config{
+		Listen:             "127.0.0.1:8080",
+		DatabaseURL:        "sqlite://./keyhaven-data/keyhaven.db",
+		DBMaxConns:         10,
+		DBConnectTimeout:   5 * time.Second,
+		PasswordHash:       "argon2id:m=19456,t=2,p=1",
+		RateLimitPerIP:     60,
+		DefaultPhoneRegion: "CN",
+		ProductName:        "Keyhaven",
+		LogLevel:           "info",
+		LogFormat:          "json",
+		PasswordMinLength:  8,
+		CodeTTL:            5 * time.Minute,
+		CodeMaxAttempts:    5,
+		CodeInterval:       time.Minute,
+		CodeHourlyCap:      10,
+		CodeDailyFailures:  20,
+		ResetTokenTTL:      15 * time.Minute,
+		AccessTokenTTL:     time.Hour,
+		RefreshTokenTTL:    30 * 24 * time.Hour,
+	}
+}
+
+// Setting describes one setting in its three spellings.
+type Setting struct {
+	Key    string // YAML key and flag name, e.g. "rate-limit-per-ip"
+	Env    string // KEYHAVEN_RATE_LIMIT_PER_IP
+	Help   string
+	Secret bool // also read from <Env>_FILE; never echoed
+	set    func(c *Config, v string) error
+	get    func(c *Config) string
+}
+
+func str(p func(*Config) *string) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error { *p(c) = v; return nil }, func(c *Config) string { return *p(c) }
+}
+
+func secret(p func(*Config) *Secret) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error { *p(c) = Secret(v); return nil }, func(c *Config) string { return "" }
+}
+
+func integer(min int, p func(*Config) *int) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < min {
+				return fmt.Errorf("must be a whole number of at least %d, got %q", min, v)
+			}
+			*p(c) = n
+			return nil
+		}, func(c *Config) string {
+			return strconv.Itoa(*p(c))
+		}
+}
+
+func duration(min time.Duration, p func(*Config) *time.Duration) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error {
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil || d < min {
+				return fmt.Errorf("must be a duration like 5m or 30s, at least %s, got %q", min, v)
+			}
+			*p(c) = d
+			return nil
+		}, func(c *Config) string {
+			return p(c).String()
+		}
+}
+
+func def(key, help string, secretVal bool, set func(*Config, string) error, get func(*Config) string) Setting {
+	return Setting{Key: key, Env: "KEYHAVEN_" + strings.ToUpper(strings.ReplaceAll(key, "-", "_")), Help: help,
+		Secret: secretVal, set: set, get: get}
+}
+
+// Settings lists every setting, in the order the README documents them.
+func Settings() []Setting {
+	s := func(key, help string, pair func() (func(*Config, string) error, func(*Config) string)) Setting {
+		set, get := pair()
+		return def(key, help, false, set, get)
+	}
+	sec := func(key, help string, p func(*Config) *Secret) Setting {
+		set, get := secret(p)
+		return def(key, help, true, set, get)
+	}
+	return []Setting{
+		s("listen", "address to listen on", func() (func(*Config, string) error, func(*Config) string) {
+			return str(func(c *Config) *string { return &c.Listen })
+		}),
+		s("public-url", "external base URL (token issuer, links); default http://<listen>", func() (func(*Config, string) error, func(*Config) string) {
+			return str(func(c *Config) *string { return &c.PublicURL })
+		}),
+		sec("database-url", "sqlite:///abs/path.db, sqlite://rel/path.db or postgres://user:pass@host:port/db", func(c *Config) *Secret { return &c.DatabaseURL }),
+		s("db-max-conns", "PostgreSQL pool size", func() (func(*Config, string) error, func(*Config) string) {
+			return integer(1, func(c *Config) *int { return &c.DBMaxConns })
+		}),
+		s("db-connect-timeout", "how long start-up waits for the database", func() (func(*Config, string) error, func(*Config) string) {
+			return duration(time.Second, func(c *Config) *time.Duration { return &c.DBConnectTimeout })
+		}),
+		sec("smtp-url", "smtp://[user:pass@]host:port?from=addr&tls=none|starttls|tls; unset: mail is logged (development only)", func(c *Config) *Secret { return &c.SMTPURL }),
+		sec("sms-webhook-url", "each SMS is POSTed here as JSON; unset: SMS is logged (development only)", func(c *Config) *Secret { return &c.SMSWebhookURL }),
+		s("app-id", "bootstrap application id (with app-secret)", func() (func(*Config, string) error, func(*Config) string) {
+			return str(func(c *Config) *string { return &c.AppID })
+		}),
+		sec("app-secret", "bootstrap application secret (with app-id)", func(c *Config) *Secret { return &c.AppSecret }),
+		s("password-hash", "argon2id:m=19456,t=2,p=1 or bcrypt:cost=N", func() (func(*Config, string) error, func(*Config) string) {
+			return str(func(c *Config) *string { return &c.PasswordHash })
+		}),
+		s("hash-concurrency", "password hashes computed at once; 0 = one per CPU", func() (func(*Config, string) error, func(*Config) string) {
+			return integer(0, func(c *Config) *int { return &c.HashConcurrency })
+		}),
+		s("rate-limit-per-ip", "requests a minute from one address to sign-in, code and reset endpoints; 0 = off", func() (func(*Config, string) error, func(*Config) string) {
+			return integer(0, func(c *Config) *int { return &c.RateLimitPerIP })
+		}),
+		{Key: "trusted-proxies", Env: "KEYHAVEN_TRUSTED_PROXIES", Help: "comma-separated CIDRs whose X-Forwarded-For is believed",
+			set: func(c *Config, v string) error {
+				c.TrustedProxies = nil
+				for _, part := range strings.Split(v, ",") {
+					part = strings.TrimSpace(part)
+					if part == "" {
+						continue
+					}
+					p, err := netip.ParsePrefix(part)
+					if err != nil {
+						a, aerr := netip.ParseAddr(part)
+						if aerr != nil {
+							return fmt.Errorf("must be comma-separated CIDRs like 10.0.0.0/8, got %q", part)
+						}
+						p = netip.PrefixFrom(a, a.BitLen())
+					}
+					c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+				}
+				return nil
+			},
+			get: func(c *Config) string {
+				var out []string
+				for _, p := range c.TrustedProxies {
+					out = append(out, p.String())
+				}
+				return strings.Join(out, ",")
+			}},
+		s("default-phone-region", "region for phone numbers given without a country code (ISO 3166, e.g. CN)", func() (func(*Config, string) error, func(*Config) string) {
+			return str(func(c *Config) *string { return &c.DefaultPhoneRegion })
+		}),
+		s("product-name", "name shown in messages and on the hosted page", func() (func(*Config, string) error, func(*Config) string) {
+			return str(func(c *Config) *string { return &c.ProductName })
+		}),
+		s("logo-url", "logo shown on the hosted page", func() (func(*Config, string) error, func(*Config) string) {
+			return str(func(c *Config) *string { return &c.LogoURL })
+		}),
+		s("sign-in-url", "where the hosted page links after a reset", func() (func(*Config, string) error, func(*Config) string) {
+			return str(func(c *Config) *string { return &c.SignInURL })
+		}),
+		s("log-level", "debug, info, warn or error", func() (func(*Config, string) error, func(*Config) string) {
+			return str(func(c *Config) *string { return &c.LogLevel })
+		}),
+		s("log-format", "json or text", func() (func(*Config, string) error, func(*Config) string) {
+			return str(func(c *Config) *string { return &c.LogFormat })
+		}),
+		s("password-min-length", "shortest password accepted, in characters (8 to 64)", func() (func(*Config, string) error, func(*Config) string) {
+			return integer(8, func(c *Config) *int { return &c.PasswordMinLength })
+		}),
+		s("code-ttl", "how long a one-time code lives (at most 10m)", func() (func(*Config, string) error, func(*Config) string) {
+			return duration(30*time.Second, func(c *Config) *time.Duration { return &c.CodeTTL })
+		}),
+		s("code-max-attempts", "wrong tries that kill a code", func() (func(*Config, string) error, func(*Config) string) {
+			return integer(1, func(c *Config) *int { return &c.CodeMaxAttempts })
+		}),
+		s("code-interval", "least time between two codes to one target and channel", func() (func(*Config, string) error, func(*Config) string) {
+			return duration(0, func(c *Config) *time.Duration { return &c.CodeInterval })
+		}),
+		s("code-hourly-cap", "codes one target may receive an hour", func() (func(*Config, string) error, func(*Config) string) {
+			return integer(1, func(c *Config) *int { return &c.CodeHourlyCap })
+		}),
+		s("code-daily-failures", "wrong codes one target may see a day", func() (func(*Config, string) error, func(*Config) string) {
+			return integer(1, func(c *Config) *int { return &c.CodeDailyFailures })
+		}),
+		s("reset-token-ttl", "how long a passwordResetToken lives", func() (func(*Config, string) error, func(*Config) string) {
+			return duration(time.Minute, func(c *Config) *time.Duration { return &c.ResetTokenTTL })
+		}),
+		s("access-token-ttl", "access and id token lifetime", func() (func(*Config, string) error, func(*Config) string) {
+			return duration(time.Minute, func(c *Config) *time.Duration { return &c.AccessTokenTTL })
+		}),
+		s("refresh-token-ttl", "refresh token and session lifetime", func() (func(*Config, string) error, func(*Config) string) {
+			return duration(time.Minute, func(c *Config) *time.Duration { return &c.RefreshTokenTTL })
+		}),
+	}
+}
+
+// Load builds the configuration from the YAML file named by --config or
+// KEYHAVEN_CONFIG, the environment (getenv) and args (flags). It reports
+// every problem at once.
+func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	c := Default()
+	settings := Settings()
+	fs := flag.NewFlagSet("keyhaven serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config", getenv("KEYHAVEN_CONFIG"), "YAML config file (also KEYHAVEN_CONFIG)")
+	flagVals := map[string]*string{}
+	for _, s := range settings {
+		v := new(string)
+		flagVals[s.Key] = v
+		fs.StringVar(v, s.Key, "", s.Help+" ("+s.Env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var errs []error
+	apply := func(s Setting, name, v string) {
+		if err := s.set(&c, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	if *configFile != "" {
+		vals, err := readYAML(*configFile)
+		if err != nil {
+			return c, err
+		}
+		known := map[string]Setting{}
+		for _, s := range settings {
+			known[s.Key] = s
+		}
+		keys := make([]string, 0, len(vals))
+		for k := range vals {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			s, ok := known[k]
+			if !ok {
+				errs = append(errs, fmt.Errorf("%s: unknown setting %q", *configFile, k))
+				continue
+			}
+			apply(s, *configFile+": "+k, vals[k])
+		}
+	}
+	for _, s := range settings {
+		if v := getenv(s.Env); v != "" {
+			apply(s, s.Env, v)
+		}
+		if s.Secret {
+			if path := getenv(s.Env + "_FILE"); path != "" {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s_FILE: %w", s.Env, err))
+				} else {
+					apply(s, s.Env+"_FILE", strings.TrimSpace(string(b)))
+				}
+			}
+		}
+	}
+	fs.Visit(func(f *flag.Flag) {
+		for _, s := range settings {
+			if s.Key == f.Name {
+				apply(s, "--"+s.Key, *flagVals[s.Key])
+			}
+		}
+	})
+	errs = append(errs, c.validate()...)
+	return c, errors.Join(errs...)
+}
+
+func readYAML(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	out := map[string]string{}
+	for k, v := range raw {
+		switch v := v.(type) {
+		case []any:
+			parts := make([]string, len(v))
+			for i, p := range v {
+				parts[i] = fmt.Sprint(p)
+			}
+			out[k] = strings.Join(parts, ",")
+		case nil:
+			out[k] = ""
+		default:
+			out[k] = fmt.Sprint(v)
+		}
+	}
+	return out, nil
+}
+
+func (c *Config) validate() []error {
+	var errs []error
+	bad := func(env, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{env}, args...)...))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("KEYHAVEN_LISTEN", "must be host:port, got %q", c.Listen)
+	}
+	if _, _, err := c.Database(); err != nil {
+		bad("KEYHAVEN_DATABASE_URL", "%v", err)
+	}
+	if (c.AppID == "") != (c.AppSecret == "") {
+		bad("KEYHAVEN_APP_ID", "KEYHAVEN_APP_ID and KEYHAVEN_APP_SECRET go together: set both or neither")
+	}
+	if c.AppSecret != "" && len(c.AppSecret) < 16 {
+		bad("KEYHAVEN_APP_SECRET", "must be at least 16 characters")
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("KEYHAVEN_PUBLIC_URL", "must be an http(s) URL, got %q", c.PublicURL)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("KEYHAVEN_LOG_LEVEL", "must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		bad("KEYHAVEN_LOG_FORMAT", "must be json or text, got %q", c.LogFormat)
+	}
+	if c.PasswordMinLength > 64 {
+		bad("KEYHAVEN_PASSWORD_MIN_LENGTH", "must be at most 64, got %d", c.PasswordMinLength)
+	}
+	if c.CodeTTL > 10*time.Minute {
+		bad("KEYHAVEN_CODE_TTL", "must be at most 10m (ASVS 2.7.2), got %s", c.CodeTTL)
+	}
+	if len(c.DefaultPhoneRegion) != 2 {
+		bad("KEYHAVEN_DEFAULT_PHONE_REGION", "must be a two-letter region code like CN, got %q", c.DefaultPhoneRegion)
+	}
+	return errs
+}
+
+// Database returns the driver ("sqlite" or "postgres") and its data source:
+// a file path for SQLite, the URL itself for PostgreSQL.
+func (c *Config) Database() (driver, source string, err error) {
+	raw := string(c.DatabaseURL)
+	switch {
+	case strings.HasPrefix(raw, "sqlite://"):
+		path := strings.TrimPrefix(raw, "sqlite://")
+		if path == "" || path == "/" {
+			return "", "", errors.New("sqlite URL needs a file path, like sqlite://./keyhaven-data/keyhaven.db")
+		}
+		return "sqlite", path, nil
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" {
+			return "", "", errors.New("not a valid postgres:// URL (value not shown: it may hold a password)")
+		}
+		return "postgres", raw, nil
+	default:
+		return "", "", errors.New("must start with sqlite:// or postgres:// (value not shown: it may hold a password)")
+	}
+}
+
+// Issuer is the token issuer and the base of the links Keyhaven builds.
+// It never comes from a request's Host header (OWASP FP-4).
+func (c *Config) Issuer() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	return "http://" + c.Listen
+}
+
+// Value returns the setting's current value in c as text ("" for secrets).
+func (s Setting) Value(c *Config) string { return s.get(c) }

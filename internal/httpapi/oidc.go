@@ -1,0 +1,233 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/keyhaven/keyhaven/internal/session"
+	"github.com/keyhaven/keyhaven/internal/store"
+)
+
+// The /oidc endpoints follow the RFCs: real HTTP status and
+// {"error","error_description"} bodies.
+
+func (s *Server) routesOIDC(mux *http.ServeMux) {
+	plain := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, h) }
+	plain("GET /oidc/.well-known/jwks.json", s.handleJWKS)
+	plain("GET /oidc/.well-known/openid-configuration", s.handleDiscovery)
+	plain("POST /oidc/token", s.handleToken)
+	plain("POST /oidc/token/introspection", s.handleIntrospect)
+	plain("POST /oidc/token/revocation", s.handleRevoke)
+	plain("GET /oidc/session/end", s.handleEndSession)
+	plain("GET /oidc/me", s.handleMe)
+	plain("POST /oidc/me", s.handleMe)
+}
+
+func oauthError(w http.ResponseWriter, status int, code, desc string) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="keyhaven"`)
+	}
+	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+}
+
+func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(s.keys.Signer.JWKS())
+}
+
+func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
+	base := s.issuer + "/oidc"
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                s.issuer,
+		"jwks_uri":                              base + "/.well-known/jwks.json",
+		"token_endpoint":                        base + "/token",
+		"introspection_endpoint":                base + "/token/introspection",
+		"revocation_endpoint":                   base + "/token/revocation",
+		"userinfo_endpoint":                     base + "/me",
+		"end_session_endpoint":                  base + "/session/end",
+		"grant_types_supported":                 []string{"refresh_token"},
+		"response_types_supported":              []string{"id_token"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic", "none"},
+		"scopes_supported":                      []string{"openid", "profile", "email", "phone", "username", "offline_access"},
+		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "sid", "email", "email_verified", "phone_number",
+			"phone_number_verified", "name", "nickname", "picture", "username", "updated_at"},
+	})
+}
+
+// oauthClient authenticates the client of a token-endpoint request: Basic
+// header, or client_id (+ client_secret) in the form. The form must parse
+// and hold each parameter once.
+func (s *Server) oauthClient(w http.ResponseWriter, r *http.Request) (store.App, url.Values, bool) {
+	if err := r.ParseForm(); err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded, at most 1 MiB")
+		return store.App{}, nil, false
+	}
+	form := r.PostForm
+	for k, v := range form {
+		if len(v) > 1 {
+			oauthError(w, http.StatusBadRequest, "invalid_request", k+" appears more than once")
+			return store.App{}, nil, false
+		}
+	}
+	id, secret := form.Get("client_id"), form.Get("client_secret")
+	basic := false
+	if u, p, ok := r.BasicAuth(); ok {
+		id, secret, basic = u, p, true
+	}
+	if id == "" {
+		id = r.Header.Get("x-authing-app-id")
+	}
+	app, err := s.st.GetApp(r.Context(), id)
+	if err != nil {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
+		return app, nil, false
+	}
+	if (basic || secret != "") && s.checkClient(r, app, id, secret) != nil {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return app, nil, false
+	}
+	return app, form, true
+}
+
+// handleToken serves POST /oidc/token for grant_type=refresh_token.
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	app, form, ok := s.oauthClient(w, r)
+	if !ok {
+		return
+	}
+	if gt := form.Get("grant_type"); gt != "refresh_token" {
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "only refresh_token is supported")
+		return
+	}
+	rt := form.Get("refresh_token")
+	if rt == "" {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "refresh_token is required")
+		return
+	}
+	ts, err := s.sessions.Refresh(r.Context(), app.ID, rt, form.Get("scope"), func(userID string) (session.Claims, error) {
+		return s.accounts.SessionClaims(r.Context(), userID)
+	})
+	if errors.Is(err, session.ErrInvalidGrant) {
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "refresh token is invalid, expired or already used")
+		return
+	}
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "refresh failed", "request_id", requestID(r.Context()), "err", err)
+		oauthError(w, http.StatusInternalServerError, "server_error", "internal error")
+		return
+	}
+	writeJSON(w, http.StatusOK, ts)
+}
+
+// handleIntrospect serves POST /oidc/token/introspection (RFC 7662).
+func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	app, form, ok := s.oauthClient(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.sessions.Introspect(r.Context(), app.ID, form.Get("token")))
+}
+
+// handleRevoke serves POST /oidc/token/revocation (RFC 7009).
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	app, form, ok := s.oauthClient(w, r)
+	if !ok {
+		return
+	}
+	if form.Get("token") == "" {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "token is required")
+		return
+	}
+	if err := s.sessions.Revoke(r.Context(), app.ID, form.Get("token")); err != nil {
+		s.log.ErrorContext(r.Context(), "revoke failed", "request_id", requestID(r.Context()), "err", err)
+		oauthError(w, http.StatusInternalServerError, "server_error", "internal error")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
+
+// handleEndSession serves GET /oidc/session/end (buildLogoutUrl's target):
+// ends the session named by id_token_hint and redirects to
+// post_logout_redirect_uri only if it is on the issuer's own origin or is a
+// relative path; anything else would be an open redirect.
+func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if hint := q.Get("id_token_hint"); hint != "" {
+		var c session.IDClaims
+		if err := s.keys.Signer.Verify(hint, s.now(), &c); err == nil && c.SessionID != "" {
+			if err := s.sessions.End(r.Context(), c.SessionID); err != nil {
+				s.log.ErrorContext(r.Context(), "end session failed", "request_id", requestID(r.Context()), "err", err)
+			}
+		}
+	}
+	target := q.Get("post_logout_redirect_uri")
+	if target != "" && s.sameOrigin(target) {
+		if st := q.Get("state"); st != "" {
+			sep := "?"
+			if strings.Contains(target, "?") {
+				sep = "&"
+			}
+			target += sep + "state=" + url.QueryEscape(st)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, target, http.StatusFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte("You are signed out.\n"))
+}
+
+func (s *Server) sameOrigin(target string) bool {
+	u, err := url.Parse(target)
+	if err != nil {
+		return false
+	}
+	if u.Scheme == "" && u.Host == "" {
+		return strings.HasPrefix(u.Path, "/") && !strings.HasPrefix(u.Path, "//")
+	}
+	iss, err := url.Parse(s.issuer)
+	return err == nil && u.Scheme == iss.Scheme && u.Host == iss.Host
+}
+
+// handleMe serves /oidc/me (userinfo) for a Bearer token.
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
+	tok := r.Header.Get("Authorization")
+	if tok == "" {
+		tok = r.URL.Query().Get("access_token")
+	}
+	if tok == "" && r.Method == http.MethodPost {
+		_ = r.ParseForm()
+		tok = r.PostForm.Get("access_token")
+	}
+	p, err := s.sessions.Authenticate(r.Context(), tok)
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		oauthError(w, http.StatusUnauthorized, "invalid_token", "access token is invalid or expired")
+		return
+	}
+	c, err := s.accounts.SessionClaims(r.Context(), p.UserID)
+	if err != nil {
+		oauthError(w, http.StatusUnauthorized, "invalid_token", "access token is invalid or expired")
+		return
+	}
+	out := map[string]any{"sub": p.UserID}
+	if c.Email != "" {
+		out["email"], out["email_verified"] = c.Email, c.EmailVerified
+	}
+	if c.Phone != "" {
+		out["phone_number"], out["phone_number_verified"] = c.Phone, c.PhoneVerified
+	}
+	for k, v := range map[string]string{"username": c.Username, "name": c.Name, "nickname": c.Nickname, "picture": c.Picture} {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}

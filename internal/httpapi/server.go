@@ -1,0 +1,253 @@
+// Package httpapi serves the GenAuth V3 authentication API and the OIDC
+// endpoints over HTTP. Handlers decode, call one service method and write
+// the envelope; they never touch SQL or crypto.
+package httpapi
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/account"
+	"github.com/keyhaven/keyhaven/internal/apierr"
+	"github.com/keyhaven/keyhaven/internal/keyring"
+	"github.com/keyhaven/keyhaven/internal/recovery"
+	"github.com/keyhaven/keyhaven/internal/session"
+	"github.com/keyhaven/keyhaven/internal/store"
+)
+
+// Version is the server version reported by /api/v3/system.
+var Version = "0.1.0"
+
+// Options wires a Server.
+type Options struct {
+	Store          store.Store
+	Accounts       *account.Service
+	Recovery       *recovery.Service
+	Sessions       *session.Service
+	Keys           *keyring.Ring
+	Logger         *slog.Logger
+	Now            func() time.Time
+	RateLimitPerIP int
+	TrustedProxies []netip.Prefix
+	Issuer         string
+	// Extra mounts more handlers (the hosted page, metrics) on the mux.
+	Extra func(mux *http.ServeMux)
+	// Observe is called after each request with its route and status.
+	Observe func(route string, status int, d time.Duration)
+}
+
+// Server is the HTTP API.
+type Server struct {
+	st        store.Store
+	accounts  *account.Service
+	recovery  *recovery.Service
+	sessions  *session.Service
+	keys      *keyring.Ring
+	log       *slog.Logger
+	now       func() time.Time
+	rateLimit int
+	proxies   []netip.Prefix
+	issuer    string
+	observe   func(string, int, time.Duration)
+	handler   http.Handler
+}
+
+// New builds the server and its routes.
+func New(o Options) *Server {
+	s := &Server{st: o.Store, accounts: o.Accounts, recovery: o.Recovery, sessions: o.Sessions, keys: o.Keys,
+		log: o.Logger, now: o.Now, rateLimit: o.RateLimitPerIP, proxies: o.TrustedProxies, issuer: o.Issuer, observe: o.Observe}
+	mux := http.NewServeMux()
+	api := func(pattern string, limited bool, h func(http.ResponseWriter, *http.Request) error) {
+		mux.Handle(pattern, s.adapt(h, true, limited))
+	}
+	api("GET /api/v3/system", false, s.handleSystem)
+	api("POST /api/v3/send-email", true, s.handleSendEmail)
+	api("POST /api/v3/send-sms", true, s.handleSendSMS)
+	api("POST /api/v3/verify-reset-password-request", true, s.handleVerifyResetPasswordRequest)
+	api("POST /api/v3/reset-password", true, s.handleResetPassword)
+	api("POST /api/v3/signup", true, s.handleSignUp)
+	api("POST /api/v3/signin", true, s.handleSignIn)
+	api("GET /api/v3/get-profile", false, s.handleGetProfile)
+	s.routesUser(api)
+	mux.Handle("/api/v3/", s.adapt(func(w http.ResponseWriter, r *http.Request) error {
+		writeJSON(w, http.StatusNotFound, envelope{StatusCode: 404, Message: "no such endpoint: " + r.Method + " " + r.URL.Path,
+			APICode: apierr.CodeNotFound, RequestID: requestID(r.Context())})
+		return nil
+	}, false, false))
+	s.routesOIDC(mux)
+	if o.Extra != nil {
+		o.Extra(mux)
+	}
+	s.handler = s.middleware(mux)
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// middleware: request id, body limit, panic recovery, access log.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := newRequestID()
+		r = r.WithContext(contextWithRequestID(r.Context(), id))
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		sw := &statusWriter{ResponseWriter: w}
+		w.Header().Set("X-Request-Id", id)
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.ErrorContext(r.Context(), "panic", "request_id", id, "route", r.Pattern, "panic", fmt.Sprint(p))
+				if sw.status == 0 {
+					s.writeError(sw, r, fmt.Errorf("panic: %v", p))
+				}
+			}
+			d := time.Since(start)
+			s.logRequest(r, sw.status, float64(d.Microseconds())/1000)
+			if s.observe != nil {
+				s.observe(r.Pattern, sw.status, d)
+			}
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// adapt turns an error-returning handler into an http.Handler. needApp checks
+// x-authing-app-id; limited applies the per-IP limit.
+func (s *Server) adapt(h func(http.ResponseWriter, *http.Request) error, needApp, limited bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if needApp {
+			app, err := s.app(r)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			r = r.WithContext(contextWithApp(r.Context(), app))
+		}
+		if limited {
+			if err := s.limit(r); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+var errNoApp = apierr.New(400, apierr.CodeAppUnknown, "x-authing-app-id header is missing or names no application")
+
+func (s *Server) app(r *http.Request) (store.App, error) {
+	id := r.Header.Get("x-authing-app-id")
+	if id == "" || len(id) > 128 {
+		return store.App{}, errNoApp
+	}
+	a, err := s.st.GetApp(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return a, errNoApp
+	}
+	return a, err
+}
+
+var errRate = apierr.New(429, apierr.CodeRateLimited, "too many requests from this address: try again in a minute")
+
+// limit counts the request against its client address in a fixed one-minute
+// window kept in the database, so every replica counts together.
+func (s *Server) limit(r *http.Request) error {
+	if s.rateLimit <= 0 {
+		return nil
+	}
+	ip := s.clientIP(r)
+	now := s.now()
+	win := now.Truncate(time.Minute)
+	n, err := s.st.Hit(r.Context(), "ip:"+ip, win, win.Add(time.Minute))
+	if err != nil {
+		return fmt.Errorf("rate limit: %w", err)
+	}
+	if n > s.rateLimit {
+		return errRate
+	}
+	return nil
+}
+
+// clientIP is the connection's address, or, when that address is a trusted
+// proxy, the right-most X-Forwarded-For entry that is not one.
+func (s *Server) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil || !s.trusted(addr) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !s.trusted(a) {
+			return a.String()
+		}
+	}
+	return host
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkClient authenticates the app when the request carries credentials
+// (client_secret_post in the body or client_secret_basic in the header).
+// Public clients send none; a client that sends some must send the right ones.
+func (s *Server) checkClient(r *http.Request, app store.App, postID, postSecret string) error {
+	id, secret := postID, postSecret
+	if u, p, ok := r.BasicAuth(); ok {
+		id, secret = u, p
+	}
+	if id == "" && secret == "" {
+		return nil
+	}
+	sum := sha256.Sum256([]byte(secret))
+	if id != app.ID || subtle.ConstantTimeCompare(sum[:], app.SecretHash) != 1 {
+		return apierr.New(401, apierr.CodeBadClient, "client authentication failed: client_id or client_secret is wrong")
+	}
+	return nil
+}

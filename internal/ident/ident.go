@@ -1,0 +1,124 @@
+// Package ident normalises the identifiers accounts are found by: email
+// addresses, phone numbers and usernames.
+package ident
+
+import (
+	"errors"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Email is a validated address: Address keeps the user's spelling, Key is
+// the lookup form.
+type Email struct {
+	Address string
+	Key     string
+}
+
+// ErrEmail and ErrPhone are returned for values that are not addresses or
+// numbers; callers name the field.
+var (
+	ErrEmail    = errors.New("not a valid email address")
+	ErrPhone    = errors.New("not a valid phone number")
+	ErrUsername = errors.New("must be 1 to 64 characters without spaces or @")
+)
+
+// ParseEmail validates an address. Only ASCII letters are case-folded: full
+// Unicode folding maps look-alikes together (the Kelvin sign K folds to k),
+// which is how Django's reset flow was tricked into mailing an attacker's
+// near-copy of a victim's address. Mail is always sent to the stored
+// Address, never to what a request typed.
+func ParseEmail(s string) (Email, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 254 || !utf8.ValidString(s) {
+		return Email{}, ErrEmail
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return Email{}, ErrEmail
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at < 1 || at == len(s)-1 || strings.ContainsAny(s, " \t\r\n<>,;\"") {
+		return Email{}, ErrEmail
+	}
+	return Email{Address: s, Key: asciiLower(s)}, nil
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// Phone is a validated number.
+type Phone struct {
+	E164        string // +8613800138000: the lookup form
+	National    string // 13800138000
+	CountryCode string // +86
+}
+
+// ParsePhone normalises number, with countryCode ("+86", "86") when given,
+// else region (ISO 3166 alpha-2) for numbers without a leading +.
+func ParsePhone(number, countryCode, region string) (Phone, error) {
+	number = strings.TrimSpace(number)
+	if number == "" || len(number) > 32 {
+		return Phone{}, ErrPhone
+	}
+	cc := strings.TrimPrefix(strings.TrimSpace(countryCode), "+")
+	if cc != "" {
+		for _, r := range cc {
+			if r < '0' || r > '9' {
+				return Phone{}, ErrPhone
+			}
+		}
+		if !strings.HasPrefix(number, "+") {
+			number = "+" + cc + strings.TrimLeft(number, "0")
+			if n, err := phonenumbers.Parse(number, ""); err == nil && phonenumbers.IsValidNumber(n) {
+				return phoneOf(n), nil
+			}
+			number = "+" + cc + strings.TrimPrefix(number, "+"+cc)
+		}
+	}
+	n, err := phonenumbers.Parse(number, region)
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return Phone{}, ErrPhone
+	}
+	return phoneOf(n), nil
+}
+
+func phoneOf(n *phonenumbers.PhoneNumber) Phone {
+	return Phone{
+		E164:        phonenumbers.Format(n, phonenumbers.E164),
+		National:    phonenumbers.GetNationalSignificantNumber(n),
+		CountryCode: "+" + itoa(int(n.GetCountryCode())),
+	}
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [8]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+// UsernameKey validates a username and returns its lookup form.
+func UsernameKey(s string) (string, error) {
+	if s == "" || utf8.RuneCountInString(s) > 64 || !utf8.ValidString(s) || strings.ContainsAny(s, " \t\r\n@") {
+		return "", ErrUsername
+	}
+	return asciiLower(s), nil
+}

@@ -1,0 +1,65 @@
+// Package keyring loads the server's key material from the store, creating
+// it on first start. Every replica converges on the first writer's keys
+// (store.Secrets.EnsureSecret), so keys survive restarts and are shared.
+package keyring
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+
+	"github.com/keyhaven/keyhaven/internal/pwcrypto"
+	"github.com/keyhaven/keyhaven/internal/store"
+	"github.com/keyhaven/keyhaven/internal/token"
+)
+
+// Ring is everything secret the server needs at run time.
+type Ring struct {
+	Transport *pwcrypto.Keys // RSA and SM2 keys for password transport
+	Signer    *token.Signer  // RS256 key for access and id tokens
+	Pepper    []byte         // HMAC key for codes and tokens at rest
+}
+
+// Load reads or creates the keys.
+func Load(ctx context.Context, st store.Secrets, issuer string) (*Ring, error) {
+	ensure := func(name string, gen func() ([]byte, error)) ([]byte, error) {
+		v, err := gen()
+		if err != nil {
+			return nil, fmt.Errorf("keyring: generate %s: %w", name, err)
+		}
+		out, err := st.EnsureSecret(ctx, name, v)
+		if err != nil {
+			return nil, fmt.Errorf("keyring: store %s: %w", name, err)
+		}
+		return out, nil
+	}
+	rsaPEM, err := ensure("transport_rsa", pwcrypto.GenerateRSAKey)
+	if err != nil {
+		return nil, err
+	}
+	sm2PEM, err := ensure("transport_sm2", pwcrypto.GenerateSM2Key)
+	if err != nil {
+		return nil, err
+	}
+	signPEM, err := ensure("jwt_rs256", token.GenerateKey)
+	if err != nil {
+		return nil, err
+	}
+	pepper, err := ensure("pepper", func() ([]byte, error) {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return b, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	transport, err := pwcrypto.LoadKeys(rsaPEM, sm2PEM)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: transport keys: %w", err)
+	}
+	signer, err := token.NewSigner(signPEM, issuer)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: signing key: %w", err)
+	}
+	return &Ring{Transport: transport, Signer: signer, Pepper: pepper}, nil
+}

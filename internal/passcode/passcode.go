@@ -1,0 +1,190 @@
+// Package passcode issues and checks one-time numeric codes, with the
+// limits of the contract: per (target, channel) one code a minute, per
+// target a cap an hour, wrong tries per code and per day. A code is bound to
+// its channel: a register code cannot reset a password.
+package passcode
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/apierr"
+	"github.com/keyhaven/keyhaven/internal/store"
+)
+
+// Limits are the security defaults, all configurable.
+type Limits struct {
+	TTL           time.Duration // code lifetime (5m)
+	Interval      time.Duration // one code per (target, channel) per Interval (1m)
+	MaxAttempts   int           // wrong tries that kill a code (5)
+	HourlyCap     int           // codes per target an hour (10)
+	DailyFailures int           // wrong codes per target a day (20)
+}
+
+// Target names who a code is for: "email:<key>" or "phone:<e164>".
+type Target string
+
+// EmailTarget and PhoneTarget build targets from normalised keys.
+func EmailTarget(key string) Target { return Target("email:" + key) }
+
+// PhoneTarget builds a target from an E.164 number.
+func PhoneTarget(e164 string) Target { return Target("phone:" + e164) }
+
+// Store is what the service needs from the database.
+type Store interface {
+	store.Codes
+	store.Throttles
+}
+
+// Service issues and verifies codes.
+type Service struct {
+	st     Store
+	pepper []byte
+	lim    Limits
+	now    func() time.Time
+	wake   func()
+}
+
+// NewService returns a Service. wake is called after a message is queued so
+// the outbox worker sends it at once.
+func NewService(st Store, pepper []byte, lim Limits, now func() time.Time, wake func()) *Service {
+	if wake == nil {
+		wake = func() {}
+	}
+	return &Service{st: st, pepper: pepper, lim: lim, now: now, wake: wake}
+}
+
+// Limits returns the configured limits.
+func (s *Service) Limits() Limits { return s.lim }
+
+func (s *Service) hash(t Target, channel, code string) []byte {
+	m := hmac.New(sha256.New, s.pepper)
+	fmt.Fprintf(m, "code\x00%s\x00%s\x00%s", t, channel, code)
+	return m.Sum(nil)
+}
+
+// Errors clients see. The throttle answers are the same whether or not an
+// account exists behind the target.
+var (
+	errThrottled = apierr.New(429, apierr.CodeCodeThrottled,
+		"a code was sent to this address recently: wait a minute before asking again")
+	errHourly = apierr.New(429, apierr.CodeCodeThrottled,
+		"too many codes were sent to this address: try again in an hour")
+	errDaily = apierr.New(429, apierr.CodeCodeThrottled,
+		"too many wrong codes for this address today: try again tomorrow")
+	// ErrDead answers a code that can no longer be used.
+	ErrDead = apierr.New(400, apierr.CodeCodeInvalid,
+		"the code has expired or was already used: ask for a new one")
+)
+
+// Issue creates a code for (t, channel) and, in the same transaction,
+// queues the message build makes from it. build is nil when nobody should
+// receive the code (an unknown account asking for a reset): the code is
+// still stored, so throttling and every answer match a known account's.
+func (s *Service) Issue(ctx context.Context, t Target, channel string, build func(code string, ttl time.Duration) (*store.OutboxMessage, error)) error {
+	now := s.now()
+	hour := now.Truncate(time.Hour)
+	n, err := s.st.Count(ctx, "send:"+string(t), hour)
+	if err != nil {
+		return fmt.Errorf("passcode: hourly count: %w", err)
+	}
+	if n >= s.lim.HourlyCap {
+		return errHourly
+	}
+	code, err := NewCode()
+	if err != nil {
+		return err
+	}
+	var msg *store.OutboxMessage
+	if build != nil {
+		if msg, err = build(code, s.lim.TTL); err != nil {
+			return fmt.Errorf("passcode: build message: %w", err)
+		}
+	}
+	c := store.Code{Target: string(t), Channel: channel, CodeHash: s.hash(t, channel, code), CreatedAt: now, ExpiresAt: now.Add(s.lim.TTL)}
+	if err := s.st.IssueCode(ctx, c, s.lim.Interval, msg); err != nil {
+		if errors.Is(err, store.ErrThrottled) {
+			return errThrottled
+		}
+		return fmt.Errorf("passcode: issue: %w", err)
+	}
+	if _, err := s.st.Hit(ctx, "send:"+string(t), hour, hour.Add(time.Hour)); err != nil {
+		return fmt.Errorf("passcode: hourly hit: %w", err)
+	}
+	if msg != nil {
+		s.wake()
+	}
+	return nil
+}
+
+// Verify uses the code for (t, channel). field names the request field for
+// format errors. A wrong code says how many tries are left.
+func (s *Service) Verify(ctx context.Context, t Target, channel, code, field string) error {
+	if !validFormat(code) {
+		return apierr.BadRequest(field, "must be the 6-digit code that was sent")
+	}
+	now := s.now()
+	day := now.Truncate(24 * time.Hour)
+	fails, err := s.st.Count(ctx, "fail:"+string(t), day)
+	if err != nil {
+		return fmt.Errorf("passcode: daily count: %w", err)
+	}
+	if fails >= s.lim.DailyFailures {
+		return errDaily
+	}
+	res, left, err := s.st.ConsumeCode(ctx, string(t), channel, s.hash(t, channel, code), now, s.lim.MaxAttempts)
+	if err != nil {
+		return fmt.Errorf("passcode: consume: %w", err)
+	}
+	switch res {
+	case store.CodeOK:
+		return nil
+	case store.CodeWrong:
+		if _, err := s.st.Hit(ctx, "fail:"+string(t), day, day.Add(24*time.Hour)); err != nil {
+			return fmt.Errorf("passcode: daily hit: %w", err)
+		}
+		if left == 0 {
+			return ErrDead
+		}
+		return WrongCode(left)
+	default:
+		return ErrDead
+	}
+}
+
+// WrongCode is the answer to a wrong code with tries left.
+func WrongCode(left int) *apierr.Error {
+	return apierr.New(400, apierr.CodeCodeInvalid, fmt.Sprintf("wrong code: %d tries left", left))
+}
+
+// Length is the number of digits in a code (20 bits of entropy: ASVS 2.7.6).
+const Length = 6
+
+func validFormat(code string) bool {
+	if len(code) != Length {
+		return false
+	}
+	for i := 0; i < len(code); i++ {
+		if code[i] < '0' || code[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+var million = big.NewInt(1_000_000)
+
+// NewCode returns a uniformly random 6-digit code from crypto/rand.
+func NewCode() (string, error) {
+	n, err := rand.Int(rand.Reader, million)
+	if err != nil {
+		return "", fmt.Errorf("passcode: random: %w", err)
+	}
+	return fmt.Sprintf("%06d", n.Int64()), nil
+}

@@ -1,0 +1,272 @@
+// Package server is Keyhaven's composition root: it turns a Config into a
+// running server (store, keys, services, outbox worker, HTTP) and runs it
+// until its context ends, draining in-flight requests and sends.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/account"
+	"github.com/keyhaven/keyhaven/internal/config"
+	"github.com/keyhaven/keyhaven/internal/httpapi"
+	"github.com/keyhaven/keyhaven/internal/keyring"
+	"github.com/keyhaven/keyhaven/internal/messages"
+	"github.com/keyhaven/keyhaven/internal/notify"
+	"github.com/keyhaven/keyhaven/internal/passcode"
+	"github.com/keyhaven/keyhaven/internal/pwhash"
+	"github.com/keyhaven/keyhaven/internal/recovery"
+	"github.com/keyhaven/keyhaven/internal/session"
+	"github.com/keyhaven/keyhaven/internal/store"
+	"github.com/keyhaven/keyhaven/internal/store/sqldb"
+	"github.com/keyhaven/keyhaven/internal/store/sqlite"
+)
+
+// Server is a wired Keyhaven.
+type Server struct {
+	Config   config.Config
+	Store    store.Store
+	Keys     *keyring.Ring
+	Accounts *account.Service
+	Recovery *recovery.Service
+	Sessions *session.Service
+	Worker   *notify.Worker
+	HTTP     *httpapi.Server
+	Log      *slog.Logger
+	// BootstrapApp is the app created at this start with no credentials
+	// configured (its secret is shown once); empty otherwise.
+	BootstrapApp struct{ ID, Secret string }
+}
+
+// Options are the parts a caller may supply (tests: a clock).
+type Options struct {
+	Now func() time.Time
+	// Mount adds handlers (hosted page, metrics) to the HTTP mux.
+	Mount func(s *Server, mux *http.ServeMux)
+}
+
+// OpenStore opens the database the config names.
+func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	driver, source, err := cfg.Database()
+	if err != nil {
+		return nil, fmt.Errorf("KEYHAVEN_DATABASE_URL: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.DBConnectTimeout)
+	defer cancel()
+	switch driver {
+	case "sqlite":
+		st, err := sqlite.Open(ctx, source)
+		if err != nil {
+			return nil, fmt.Errorf("KEYHAVEN_DATABASE_URL: %w", err)
+		}
+		return st, nil
+	case "postgres":
+		return openPostgres(ctx, cfg, source)
+	}
+	return nil, fmt.Errorf("KEYHAVEN_DATABASE_URL: unsupported driver %q", driver)
+}
+
+// openPostgres is replaced when the PostgreSQL store is linked in.
+var openPostgres = func(ctx context.Context, cfg config.Config, url string) (store.Store, error) {
+	return nil, errors.New("KEYHAVEN_DATABASE_URL: PostgreSQL support is not built in")
+}
+
+// New opens the store and wires every service. The caller must Close it.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*Server, error) {
+	if o.Now == nil {
+		o.Now = func() time.Time { return time.Now().UTC() }
+	}
+	spec, err := pwhash.ParseSpec(cfg.PasswordHash)
+	if err != nil {
+		return nil, fmt.Errorf("KEYHAVEN_PASSWORD_HASH: %w", err)
+	}
+	emailSender, smsSender, err := senders(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Config: cfg, Store: st, Log: log}
+	if err := s.bootstrap(ctx, o.Now()); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if s.Keys, err = keyring.Load(ctx, st, cfg.Issuer()); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.Worker = notify.NewWorker(st, emailSender, smsSender, notify.WorkerOptions{Now: o.Now, Logger: log})
+	wake := s.Worker.Wake
+	pw := &account.Passwords{
+		Hasher: pwhash.NewHasher(spec, cfg.HashConcurrency, nil),
+		Policy: pwhash.Policy{MinLength: cfg.PasswordMinLength, MaxLength: 128},
+		Keys:   s.Keys.Transport,
+	}
+	codes := passcode.NewService(st, s.Keys.Pepper, passcode.Limits{TTL: cfg.CodeTTL, Interval: cfg.CodeInterval,
+		MaxAttempts: cfg.CodeMaxAttempts, HourlyCap: cfg.CodeHourlyCap, DailyFailures: cfg.CodeDailyFailures}, o.Now, wake)
+	s.Sessions = session.NewService(st, s.Keys.Signer, s.Keys.Pepper, cfg.AccessTokenTTL, cfg.RefreshTokenTTL, o.Now)
+	msgs := messages.Renderer{Product: cfg.ProductName, Region: cfg.DefaultPhoneRegion, Now: o.Now}
+	s.Accounts = account.NewService(account.Options{Store: st, Passwords: pw, Codes: codes, Sessions: s.Sessions,
+		Messages: msgs, Region: cfg.DefaultPhoneRegion, Now: o.Now, Wake: wake})
+	s.Recovery = recovery.NewService(st, s.Accounts, msgs, s.Keys.Pepper, cfg.ResetTokenTTL, o.Now, wake)
+	s.HTTP = httpapi.New(httpapi.Options{Store: st, Accounts: s.Accounts, Recovery: s.Recovery, Sessions: s.Sessions,
+		Keys: s.Keys, Logger: log, Now: o.Now, RateLimitPerIP: cfg.RateLimitPerIP, TrustedProxies: cfg.TrustedProxies,
+		Issuer: cfg.Issuer(), Extra: func(mux *http.ServeMux) {
+			if o.Mount != nil {
+				o.Mount(s, mux)
+			}
+		}})
+	return s, nil
+}
+
+func senders(cfg config.Config, log *slog.Logger) (notify.EmailSender, notify.SMSSender, error) {
+	var email notify.EmailSender
+	var sms notify.SMSSender
+	if cfg.SMTPURL == "" {
+		log.Warn("KEYHAVEN_SMTP_URL is not set: email is written to this log instead of being sent (development only)")
+		email = notify.NewLogEmailSender(log)
+	} else {
+		sc, err := notify.ParseSMTPURL(cfg.SMTPURL.Reveal())
+		if err != nil {
+			return nil, nil, err
+		}
+		email = notify.NewSMTPSender(sc)
+	}
+	if cfg.SMSWebhookURL == "" {
+		log.Warn("KEYHAVEN_SMS_WEBHOOK_URL is not set: SMS is written to this log instead of being sent (development only)")
+		sms = notify.NewLogSMSSender(log)
+	} else {
+		u, err := notify.ParseSMSWebhookURL(cfg.SMSWebhookURL.Reveal())
+		if err != nil {
+			return nil, nil, err
+		}
+		sms = notify.NewWebhookSMSSender(u, nil)
+	}
+	return email, sms, nil
+}
+
+// HashSecret is how app secrets are stored.
+func HashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// NewAppCredentials returns a fresh app id and secret.
+func NewAppCredentials() (id, secret string) {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return session.NewID(), hex.EncodeToString(b)
+}
+
+// bootstrap makes sure the configured app exists, or creates the first app
+// of an empty installation (once, across replicas).
+func (s *Server) bootstrap(ctx context.Context, now time.Time) error {
+	cfg := s.Config
+	if cfg.AppID != "" {
+		err := s.Store.PutApp(ctx, store.App{ID: cfg.AppID, Name: "bootstrap", SecretHash: HashSecret(cfg.AppSecret.Reveal()), CreatedAt: now})
+		if err != nil {
+			return fmt.Errorf("KEYHAVEN_APP_ID: store bootstrap app: %w", err)
+		}
+		return nil
+	}
+	id, secret := NewAppCredentials()
+	_, created, err := s.Store.BootstrapApp(ctx, store.App{ID: id, Name: "default", SecretHash: HashSecret(secret), CreatedAt: now})
+	if err != nil {
+		return fmt.Errorf("bootstrap app: %w", err)
+	}
+	if created {
+		s.BootstrapApp.ID, s.BootstrapApp.Secret = id, secret
+	}
+	return nil
+}
+
+// Close closes the store.
+func (s *Server) Close() error { return s.Store.Close() }
+
+// Run serves on ln until ctx ends, then stops accepting, lets in-flight
+// requests finish (up to drain) and the outbox worker finish its sends.
+func (s *Server) Run(ctx context.Context, ln net.Listener, drain time.Duration) error {
+	srv := &http.Server{Handler: s.HTTP, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn)}
+	var wg sync.WaitGroup
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := s.Worker.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
+			s.Log.Error("outbox worker stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		s.sweep(bg)
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), drain)
+		err = srv.Shutdown(sctx)
+		cancel()
+		<-errc
+	}
+	stopBG()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// sweep deletes expired rows every few minutes.
+func (s *Server) sweep(ctx context.Context) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Store.Sweep(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				s.Log.Warn("sweep failed", "err", err)
+			}
+		}
+	}
+}
+
+// NewLogger builds the process logger from the config.
+func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// MigrationLister is implemented by stores that report their migrations.
+type MigrationLister interface {
+	MigrationStatus(ctx context.Context) ([]sqldb.MigrationState, error)
+}
+
+// Version is the server version.
+func Version() string { return httpapi.Version }
+
+// Mount adds the optional handlers of a full server (hosted page, metrics).
+func Mount(s *Server, mux *http.ServeMux) {}

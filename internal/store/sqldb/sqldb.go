@@ -1,0 +1,668 @@
+// Package sqldb implements store.Store once, in SQL that SQLite and
+// PostgreSQL both accept. The few differences (placeholders, row locking,
+// error codes) live in Dialect, supplied by packages sqlite and postgres,
+// which also open the database and own their migrations.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/store"
+)
+
+// Dialect is what differs between the databases.
+type Dialect struct {
+	// Name prefixes every error ("sqlite: get user: not found").
+	Name string
+	// Numbered placeholders ($1, $2) instead of "?".
+	Numbered bool
+	// SkipLocked is appended to the outbox claim's inner SELECT.
+	SkipLocked string
+	// IsUniqueViolation reports whether err is a unique-constraint failure.
+	IsUniqueViolation func(error) bool
+}
+
+// DB is a store.Store on a database/sql handle. Reads and writes may use
+// different pools: SQLite serialises writers, so its write pool has one
+// connection and readers never queue behind it.
+type DB struct {
+	read, write *sql.DB
+	d           Dialect
+	mu          sync.Mutex
+	queries     map[string]string
+}
+
+// New returns a store over read and write pools (the same pool is fine).
+func New(read, write *sql.DB, d Dialect) *DB {
+	return &DB{read: read, write: write, d: d, queries: map[string]string{}}
+}
+
+var _ store.Store = (*DB)(nil)
+
+// q rewrites "?" placeholders for the dialect, once per query text.
+func (db *DB) q(query string) string {
+	if !db.d.Numbered {
+		return query
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if out, ok := db.queries[query]; ok {
+		return out
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	db.queries[query] = b.String()
+	return b.String()
+}
+
+func (db *DB) err(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		err = store.ErrNotFound
+	case db.d.IsUniqueViolation != nil && db.d.IsUniqueViolation(err):
+		err = fmt.Errorf("%w: %v", store.ErrConflict, err)
+	}
+	return fmt.Errorf("%s: %s: %w", db.d.Name, op, err)
+}
+
+// tx runs fn in a write transaction, committing if it returns nil.
+func (db *DB) tx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return db.err(op, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return db.err(op, err)
+	}
+	return db.err(op, tx.Commit())
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func tm(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// nullable maps "" to NULL so unique indexes ignore absent values.
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// Ping checks the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	var n int
+	err := db.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&n)
+	if err == nil && n == 0 {
+		err = errors.New("no migrations applied")
+	}
+	return db.err("ping", err)
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// ---- apps and secrets
+
+// BootstrapApp implements store.Apps.
+func (db *DB) BootstrapApp(ctx context.Context, c store.App) (store.App, bool, error) {
+	var created bool
+	var out store.App
+	err := db.tx(ctx, "bootstrap app", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.q(
+			"INSERT INTO settings(name, value) VALUES('bootstrap_app', ?) ON CONFLICT(name) DO NOTHING"), []byte(c.ID))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			if _, err := tx.ExecContext(ctx, db.q(
+				"INSERT INTO apps(id, name, secret_hash, created_at) VALUES(?, ?, ?, ?)"),
+				c.ID, c.Name, c.SecretHash, ms(c.CreatedAt)); err != nil {
+				return err
+			}
+			created = true
+		}
+		var id []byte
+		if err := tx.QueryRowContext(ctx, db.q("SELECT value FROM settings WHERE name = 'bootstrap_app'")).Scan(&id); err != nil {
+			return err
+		}
+		return db.scanApp(tx.QueryRowContext(ctx, db.q(appCols+" WHERE id = ?"), string(id)), &out)
+	})
+	return out, created, err
+}
+
+const appCols = "SELECT id, name, secret_hash, created_at FROM apps"
+
+func (db *DB) scanApp(row *sql.Row, a *store.App) error {
+	var created int64
+	if err := row.Scan(&a.ID, &a.Name, &a.SecretHash, &created); err != nil {
+		return err
+	}
+	a.CreatedAt = tm(created)
+	return nil
+}
+
+// PutApp implements store.Apps.
+func (db *DB) PutApp(ctx context.Context, a store.App) error {
+	_, err := db.write.ExecContext(ctx, db.q(
+		"INSERT INTO apps(id, name, secret_hash, created_at) VALUES(?, ?, ?, ?) "+
+			"ON CONFLICT(id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash"),
+		a.ID, a.Name, a.SecretHash, ms(a.CreatedAt))
+	return db.err("put app", err)
+}
+
+// GetApp implements store.Apps.
+func (db *DB) GetApp(ctx context.Context, id string) (store.App, error) {
+	var a store.App
+	err := db.scanApp(db.read.QueryRowContext(ctx, db.q(appCols+" WHERE id = ?"), id), &a)
+	return a, db.err("get app", err)
+}
+
+// EnsureSecret implements store.Secrets.
+func (db *DB) EnsureSecret(ctx context.Context, name string, value []byte) ([]byte, error) {
+	var out []byte
+	err := db.tx(ctx, "ensure secret", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.q(
+			"INSERT INTO settings(name, value) VALUES(?, ?) ON CONFLICT(name) DO NOTHING"), name, value); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, db.q("SELECT value FROM settings WHERE name = ?"), name).Scan(&out)
+	})
+	return out, err
+}
+
+// ---- users
+
+const userCols = "SELECT id, email, email_key, email_verified, phone, phone_verified, username, username_key, " +
+	"password_hash, profile, status, logins_count, last_login, last_ip, password_last_set_at, created_at, updated_at FROM users"
+
+func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
+	var u store.User
+	var emailKey, phone, usernameKey sql.NullString
+	var profile string
+	var lastLogin, pwSet, created, updated int64
+	err := row.Scan(&u.ID, &u.Email, &emailKey, &u.EmailVerified, &phone, &u.PhoneVerified, &u.Username, &usernameKey,
+		&u.PasswordHash, &profile, &u.Status, &u.LoginsCount, &lastLogin, &u.LastIP, &pwSet, &created, &updated)
+	u.EmailKey, u.Phone, u.UsernameKey = emailKey.String, phone.String, usernameKey.String
+	u.Profile = []byte(profile)
+	u.LastLogin, u.PasswordLastSetAt, u.CreatedAt, u.UpdatedAt = tm(lastLogin), tm(pwSet), tm(created), tm(updated)
+	return u, err
+}
+
+func profileText(p []byte) string {
+	if len(p) == 0 {
+		return "{}"
+	}
+	return string(p)
+}
+
+// CreateUser implements store.Users.
+func (db *DB) CreateUser(ctx context.Context, u store.User) error {
+	_, err := db.write.ExecContext(ctx, db.q(
+		"INSERT INTO users(id, email, email_key, email_verified, phone, phone_verified, username, username_key, "+
+			"password_hash, profile, status, logins_count, last_login, last_ip, password_last_set_at, created_at, updated_at) "+
+			"VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+		u.ID, u.Email, nullable(u.EmailKey), u.EmailVerified, nullable(u.Phone), u.PhoneVerified, u.Username, nullable(u.UsernameKey),
+		u.PasswordHash, profileText(u.Profile), u.Status, u.LoginsCount, ms(u.LastLogin), u.LastIP, ms(u.PasswordLastSetAt),
+		ms(u.CreatedAt), ms(u.UpdatedAt))
+	return db.err("create user", err)
+}
+
+func (db *DB) getUser(ctx context.Context, where string, arg any) (store.User, error) {
+	u, err := scanUser(db.read.QueryRowContext(ctx, db.q(userCols+" WHERE "+where+" = ?"), arg))
+	return u, db.err("get user", err)
+}
+
+// GetUserByID implements store.Users.
+func (db *DB) GetUserByID(ctx context.Context, id string) (store.User, error) {
+	return db.getUser(ctx, "id", id)
+}
+
+// GetUserByEmail implements store.Users.
+func (db *DB) GetUserByEmail(ctx context.Context, key string) (store.User, error) {
+	return db.getUser(ctx, "email_key", key)
+}
+
+// GetUserByPhone implements store.Users.
+func (db *DB) GetUserByPhone(ctx context.Context, phone string) (store.User, error) {
+	return db.getUser(ctx, "phone", phone)
+}
+
+// GetUserByUsername implements store.Users.
+func (db *DB) GetUserByUsername(ctx context.Context, key string) (store.User, error) {
+	return db.getUser(ctx, "username_key", key)
+}
+
+// UpdateUser implements store.Users.
+func (db *DB) UpdateUser(ctx context.Context, u store.User) error {
+	res, err := db.write.ExecContext(ctx, db.q(
+		"UPDATE users SET email = ?, email_key = ?, email_verified = ?, phone = ?, phone_verified = ?, username = ?, "+
+			"username_key = ?, password_hash = ?, profile = ?, status = ?, password_last_set_at = ?, updated_at = ? WHERE id = ?"),
+		u.Email, nullable(u.EmailKey), u.EmailVerified, nullable(u.Phone), u.PhoneVerified, u.Username,
+		nullable(u.UsernameKey), u.PasswordHash, profileText(u.Profile), u.Status, ms(u.PasswordLastSetAt), ms(u.UpdatedAt), u.ID)
+	if err == nil {
+		err = mustAffect(res)
+	}
+	return db.err("update user", err)
+}
+
+func mustAffect(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// RecordSignIn implements store.Users.
+func (db *DB) RecordSignIn(ctx context.Context, userID string, at time.Time, ip, newHash string) error {
+	res, err := db.write.ExecContext(ctx, db.q(
+		"UPDATE users SET logins_count = logins_count + 1, last_login = ?, last_ip = ?, "+
+			"password_hash = CASE WHEN ? = '' THEN password_hash ELSE ? END WHERE id = ?"),
+		ms(at), ip, newHash, newHash, userID)
+	if err == nil {
+		err = mustAffect(res)
+	}
+	return db.err("record sign-in", err)
+}
+
+// DeleteUser removes an account; its sessions, tokens and codes go with it.
+func (db *DB) DeleteUser(ctx context.Context, id string) error {
+	return db.tx(ctx, "delete user", func(tx *sql.Tx) error {
+		for _, stmt := range []string{
+			"DELETE FROM refresh_tokens WHERE user_id = ?",
+			"DELETE FROM sessions WHERE user_id = ?",
+			"DELETE FROM reset_tokens WHERE user_id = ?",
+		} {
+			if _, err := tx.ExecContext(ctx, db.q(stmt), id); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, db.q("DELETE FROM users WHERE id = ?"), id)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res)
+	})
+}
+
+// ---- codes
+
+// IssueCode implements store.Codes. The throttle is the upsert's own WHERE,
+// so two replicas racing for the same target cannot both issue.
+func (db *DB) IssueCode(ctx context.Context, c store.Code, minInterval time.Duration, msg *store.OutboxMessage) error {
+	return db.tx(ctx, "issue code", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.q(
+			"INSERT INTO codes(target, channel, code_hash, attempts, created_at, expires_at, used_at) VALUES(?, ?, ?, 0, ?, ?, 0) "+
+				"ON CONFLICT(target, channel) DO UPDATE SET code_hash = excluded.code_hash, attempts = 0, "+
+				"created_at = excluded.created_at, expires_at = excluded.expires_at, used_at = 0 "+
+				"WHERE codes.created_at <= ?"),
+			c.Target, c.Channel, c.CodeHash, ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.CreatedAt.Add(-minInterval)))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return store.ErrThrottled
+		}
+		if msg != nil {
+			_, err = db.enqueue(ctx, tx, *msg)
+		}
+		return err
+	})
+}
+
+// ConsumeCode implements store.Codes. Each statement is atomic on its own:
+// the match claims the code, otherwise the miss is counted.
+func (db *DB) ConsumeCode(ctx context.Context, target, channel string, codeHash []byte, now time.Time, maxAttempts int) (store.CodeResult, int, error) {
+	res, err := db.write.ExecContext(ctx, db.q(
+		"UPDATE codes SET used_at = ? WHERE target = ? AND channel = ? AND code_hash = ? "+
+			"AND used_at = 0 AND expires_at > ? AND attempts < ?"),
+		ms(now), target, channel, codeHash, ms(now), maxAttempts)
+	if err != nil {
+		return store.CodeDead, 0, db.err("consume code", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return store.CodeOK, 0, nil
+	}
+	var attempts int
+	err = db.write.QueryRowContext(ctx, db.q(
+		"UPDATE codes SET attempts = attempts + 1 WHERE target = ? AND channel = ? "+
+			"AND used_at = 0 AND expires_at > ? AND attempts < ? RETURNING attempts"),
+		target, channel, ms(now), maxAttempts).Scan(&attempts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.CodeDead, 0, nil
+	}
+	if err != nil {
+		return store.CodeDead, 0, db.err("count code attempt", err)
+	}
+	return store.CodeWrong, maxAttempts - attempts, nil
+}
+
+// ---- throttles
+
+// Hit implements store.Throttles.
+func (db *DB) Hit(ctx context.Context, key string, window, expiresAt time.Time) (int, error) {
+	var n int
+	err := db.write.QueryRowContext(ctx, db.q(
+		"INSERT INTO throttles(key, window_start, count, expires_at) VALUES(?, ?, 1, ?) "+
+			"ON CONFLICT(key, window_start) DO UPDATE SET count = throttles.count + 1 RETURNING count"),
+		key, ms(window), ms(expiresAt)).Scan(&n)
+	return n, db.err("hit throttle", err)
+}
+
+// Count implements store.Throttles.
+func (db *DB) Count(ctx context.Context, key string, window time.Time) (int, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, db.q(
+		"SELECT count FROM throttles WHERE key = ? AND window_start = ?"), key, ms(window)).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return n, db.err("count throttle", err)
+}
+
+// ---- reset tokens
+
+// CreateResetToken implements store.Resets.
+func (db *DB) CreateResetToken(ctx context.Context, t store.ResetToken) error {
+	return db.tx(ctx, "create reset token", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.q("DELETE FROM reset_tokens WHERE user_id = ?"), t.UserID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, db.q(
+			"INSERT INTO reset_tokens(token_hash, user_id, app_id, created_at, expires_at, used_at) VALUES(?, ?, ?, ?, ?, 0)"),
+			t.TokenHash, t.UserID, t.AppID, ms(t.CreatedAt), ms(t.ExpiresAt))
+		return err
+	})
+}
+
+// GetResetToken implements store.Resets.
+func (db *DB) GetResetToken(ctx context.Context, hash []byte, now time.Time) (store.ResetToken, error) {
+	t := store.ResetToken{TokenHash: hash}
+	var created, expires int64
+	err := db.read.QueryRowContext(ctx, db.q(
+		"SELECT user_id, app_id, created_at, expires_at FROM reset_tokens WHERE token_hash = ? AND used_at = 0 AND expires_at > ?"),
+		hash, ms(now)).Scan(&t.UserID, &t.AppID, &created, &expires)
+	t.CreatedAt, t.ExpiresAt = tm(created), tm(expires)
+	return t, db.err("get reset token", err)
+}
+
+// ResetPassword implements store.Resets.
+func (db *DB) ResetPassword(ctx context.Context, hash []byte, newHash string, now time.Time, notice *store.OutboxMessage) (string, error) {
+	var userID string
+	err := db.tx(ctx, "reset password", func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, db.q(
+			"UPDATE reset_tokens SET used_at = ? WHERE token_hash = ? AND used_at = 0 AND expires_at > ? RETURNING user_id"),
+			ms(now), hash, ms(now)).Scan(&userID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, db.q(
+			"UPDATE users SET password_hash = ?, password_last_set_at = ?, updated_at = ? WHERE id = ?"),
+			newHash, ms(now), ms(now), userID)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res); err != nil {
+			return err
+		}
+		if err := db.revokeUser(ctx, tx, userID, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, db.q("DELETE FROM reset_tokens WHERE user_id = ? AND used_at = 0"), userID); err != nil {
+			return err
+		}
+		if notice != nil {
+			_, err = db.enqueue(ctx, tx, *notice)
+		}
+		return err
+	})
+	return userID, err
+}
+
+// ---- sessions
+
+// CreateSession implements store.Sessions.
+func (db *DB) CreateSession(ctx context.Context, s store.Session, rt *store.RefreshToken) error {
+	return db.tx(ctx, "create session", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.q(
+			"INSERT INTO sessions(id, user_id, app_id, created_at, expires_at, revoked_at) VALUES(?, ?, ?, ?, ?, 0)"),
+			s.ID, s.UserID, s.AppID, ms(s.CreatedAt), ms(s.ExpiresAt)); err != nil {
+			return err
+		}
+		if rt == nil {
+			return nil
+		}
+		return db.insertRefresh(ctx, tx, *rt)
+	})
+}
+
+func (db *DB) insertRefresh(ctx context.Context, tx *sql.Tx, rt store.RefreshToken) error {
+	_, err := tx.ExecContext(ctx, db.q(
+		"INSERT INTO refresh_tokens(token_hash, session_id, user_id, created_at, expires_at, used_at) VALUES(?, ?, ?, ?, ?, 0)"),
+		rt.TokenHash, rt.SessionID, rt.UserID, ms(rt.CreatedAt), ms(rt.ExpiresAt))
+	return err
+}
+
+const sessionCols = "SELECT id, user_id, app_id, created_at, expires_at, revoked_at FROM sessions WHERE id = ?"
+
+func scanSession(row *sql.Row) (store.Session, error) {
+	var s store.Session
+	var c, e, r int64
+	err := row.Scan(&s.ID, &s.UserID, &s.AppID, &c, &e, &r)
+	s.CreatedAt, s.ExpiresAt, s.RevokedAt = tm(c), tm(e), tm(r)
+	return s, err
+}
+
+// GetSession implements store.Sessions.
+func (db *DB) GetSession(ctx context.Context, id string) (store.Session, error) {
+	s, err := scanSession(db.read.QueryRowContext(ctx, db.q(sessionCols), id))
+	return s, db.err("get session", err)
+}
+
+// RevokeSession implements store.Sessions.
+func (db *DB) RevokeSession(ctx context.Context, id string, now time.Time) error {
+	return db.tx(ctx, "revoke session", func(tx *sql.Tx) error {
+		return db.revokeSession(ctx, tx, id, now)
+	})
+}
+
+func (db *DB) revokeSession(ctx context.Context, tx *sql.Tx, id string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, db.q("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at = 0"), ms(now), id); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, db.q("UPDATE refresh_tokens SET used_at = ? WHERE session_id = ? AND used_at = 0"), ms(now), id)
+	return err
+}
+
+func (db *DB) revokeUser(ctx context.Context, tx *sql.Tx, userID string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, db.q("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0"), ms(now), userID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, db.q("UPDATE refresh_tokens SET used_at = ? WHERE user_id = ? AND used_at = 0"), ms(now), userID)
+	return err
+}
+
+// RevokeUserSessions implements store.Sessions.
+func (db *DB) RevokeUserSessions(ctx context.Context, userID string, now time.Time) error {
+	return db.tx(ctx, "revoke user sessions", func(tx *sql.Tx) error {
+		return db.revokeUser(ctx, tx, userID, now)
+	})
+}
+
+// errReuse carries a detected refresh-token replay out of the transaction
+// after the session's revocation is committed.
+var errReuse = errors.New("refresh token reused")
+
+// RotateRefreshToken implements store.Sessions.
+func (db *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken, now time.Time) (store.Session, error) {
+	var s store.Session
+	reused := false
+	err := db.tx(ctx, "rotate refresh token", func(tx *sql.Tx) error {
+		var sessionID string
+		var expires, used int64
+		if err := tx.QueryRowContext(ctx, db.q(
+			"SELECT session_id, expires_at, used_at FROM refresh_tokens WHERE token_hash = ?"), oldHash).
+			Scan(&sessionID, &expires, &used); err != nil {
+			return err
+		}
+		if used != 0 {
+			// A rotated token came back: someone kept a copy. End the session.
+			reused = true
+			return db.revokeSession(ctx, tx, sessionID, now)
+		}
+		if expires <= ms(now) {
+			return store.ErrNotFound
+		}
+		res, err := tx.ExecContext(ctx, db.q(
+			"UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at = 0"), ms(now), oldHash)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res); err != nil {
+			return err
+		}
+		if s, err = scanSession(tx.QueryRowContext(ctx, db.q(sessionCols), sessionID)); err != nil {
+			return err
+		}
+		if !s.RevokedAt.IsZero() || !s.ExpiresAt.After(now) {
+			return store.ErrNotFound
+		}
+		next.SessionID, next.UserID = s.ID, s.UserID
+		return db.insertRefresh(ctx, tx, next)
+	})
+	if err == nil && reused {
+		err = fmt.Errorf("%s: rotate refresh token: %w: %w", db.d.Name, errReuse, store.ErrNotFound)
+	}
+	return s, err
+}
+
+// ---- outbox
+
+func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, m store.OutboxMessage) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, db.q(
+		"INSERT INTO outbox(kind, payload, attempts, created_at, not_before, expires_at, leased_until, last_error) "+
+			"VALUES(?, ?, 0, ?, ?, ?, 0, '') RETURNING id"),
+		m.Kind, m.Payload, ms(m.CreatedAt), ms(m.NotBefore), ms(m.ExpiresAt)).Scan(&id)
+	return id, err
+}
+
+// Enqueue implements store.Outbox.
+func (db *DB) Enqueue(ctx context.Context, m store.OutboxMessage) (int64, error) {
+	var id int64
+	err := db.tx(ctx, "enqueue", func(tx *sql.Tx) error {
+		var err error
+		id, err = db.enqueue(ctx, tx, m)
+		return err
+	})
+	return id, err
+}
+
+// ClaimOutbox implements store.Outbox.
+func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.OutboxMessage, error) {
+	var out []store.OutboxMessage
+	err := db.tx(ctx, "claim outbox", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.q("DELETE FROM outbox WHERE expires_at <= ?"), ms(now)); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, db.q(
+			"UPDATE outbox SET leased_until = ?, attempts = attempts + 1 WHERE id IN ("+
+				"SELECT id FROM outbox WHERE not_before <= ? AND leased_until <= ? ORDER BY id LIMIT ?"+db.d.SkipLocked+
+				") RETURNING id, kind, payload, attempts, created_at, not_before, expires_at"),
+			ms(now.Add(lease)), ms(now), ms(now), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m store.OutboxMessage
+			var c, nb, e int64
+			if err := rows.Scan(&m.ID, &m.Kind, &m.Payload, &m.Attempts, &c, &nb, &e); err != nil {
+				return err
+			}
+			m.CreatedAt, m.NotBefore, m.ExpiresAt = tm(c), tm(nb), tm(e)
+			out = append(out, m)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// DeleteOutbox implements store.Outbox.
+func (db *DB) DeleteOutbox(ctx context.Context, id int64) error {
+	_, err := db.write.ExecContext(ctx, db.q("DELETE FROM outbox WHERE id = ?"), id)
+	return db.err("delete outbox", err)
+}
+
+// RetryOutbox implements store.Outbox.
+func (db *DB) RetryOutbox(ctx context.Context, id int64, notBefore time.Time, lastError string) error {
+	_, err := db.write.ExecContext(ctx, db.q(
+		"UPDATE outbox SET not_before = ?, leased_until = 0, last_error = ? WHERE id = ?"), ms(notBefore), lastError, id)
+	return db.err("retry outbox", err)
+}
+
+// OutboxStats implements store.Outbox.
+func (db *DB) OutboxStats(ctx context.Context) (int, time.Time, error) {
+	var n int
+	var oldest sql.NullInt64
+	err := db.read.QueryRowContext(ctx, "SELECT COUNT(*), MIN(created_at) FROM outbox").Scan(&n, &oldest)
+	return n, tm(oldest.Int64), db.err("outbox stats", err)
+}
+
+// Sweep implements store.Store.
+func (db *DB) Sweep(ctx context.Context, now time.Time) error {
+	return db.tx(ctx, "sweep", func(tx *sql.Tx) error {
+		t := ms(now)
+		for _, stmt := range []string{
+			"DELETE FROM throttles WHERE expires_at <= ?",
+			"DELETE FROM codes WHERE expires_at <= ?",
+			"DELETE FROM reset_tokens WHERE expires_at <= ?",
+			"DELETE FROM refresh_tokens WHERE expires_at <= ?",
+			"DELETE FROM sessions WHERE expires_at <= ?",
+		} {
+			if _, err := tx.ExecContext(ctx, db.q(stmt), t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

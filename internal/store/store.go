@@ -1,0 +1,246 @@
+// Package store defines Keyhaven's storage interface and its record types.
+//
+// Every implementation (SQLite, PostgreSQL) passes the conformance suite in
+// package storetest. Times cross the interface as time.Time supplied by the
+// caller's clock, so tests can move time and replicas agree on "now" only
+// through what they write.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every implementation returns, wrapped with %w.
+var (
+	// ErrNotFound: the record does not exist, or a conditional claim
+	// (single-use token, code) did not match.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a unique value (email, phone, username, id) is taken.
+	ErrConflict = errors.New("conflict")
+	// ErrThrottled: IssueCode found a code for the same (target, channel)
+	// younger than the minimum interval.
+	ErrThrottled = errors.New("throttled")
+)
+
+// App is a client application; its secret is stored only as a SHA-256 hash.
+type App struct {
+	ID         string
+	Name       string
+	SecretHash []byte
+	CreatedAt  time.Time
+}
+
+// User is an account. EmailKey and UsernameKey are the lower-cased lookup
+// forms; Email keeps the spelling the user registered with. Phone is E.164.
+type User struct {
+	ID                string
+	Email             string
+	EmailKey          string
+	EmailVerified     bool
+	Phone             string
+	PhoneVerified     bool
+	Username          string
+	UsernameKey       string
+	PasswordHash      string
+	Profile           []byte // JSON object of profile fields, owned by package account
+	Status            string
+	LoginsCount       int
+	LastLogin         time.Time // zero if never
+	LastIP            string
+	PasswordLastSetAt time.Time // zero if never set
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// Code is a one-time passcode for one (target, channel). Only its HMAC is stored.
+type Code struct {
+	Target    string // "email:<key>" or "phone:<e164>"
+	Channel   string
+	CodeHash  []byte
+	Attempts  int
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// CodeResult is the outcome of ConsumeCode.
+type CodeResult int
+
+const (
+	// CodeOK: the code matched and is now used.
+	CodeOK CodeResult = iota
+	// CodeWrong: no match; the attempt was counted.
+	CodeWrong
+	// CodeDead: no live code (never sent, used, expired or out of attempts).
+	CodeDead
+)
+
+// ResetToken is a password-reset token; only its hash is stored.
+type ResetToken struct {
+	TokenHash []byte
+	UserID    string
+	AppID     string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Session is a server-side sign-in session; access tokens name it by ID.
+type Session struct {
+	ID        string
+	UserID    string
+	AppID     string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	RevokedAt time.Time // zero while live
+}
+
+// RefreshToken belongs to a session; only its hash is stored.
+type RefreshToken struct {
+	TokenHash []byte
+	SessionID string
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// OutboxMessage is a message waiting for delivery. Payload is opaque to the
+// store (package notify owns its format).
+type OutboxMessage struct {
+	ID        int64
+	Kind      string // "email" or "sms"
+	Payload   []byte
+	Attempts  int
+	CreatedAt time.Time
+	NotBefore time.Time
+	ExpiresAt time.Time // undelivered after this, the message is dropped
+}
+
+// Apps stores client applications.
+type Apps interface {
+	// BootstrapApp creates candidate as the installation's first app unless one
+	// was bootstrapped already, atomically across replicas. It returns the
+	// bootstrap app and whether this call created it.
+	BootstrapApp(ctx context.Context, candidate App) (App, bool, error)
+	// PutApp creates the app or sets its name and secret hash (idempotent).
+	PutApp(ctx context.Context, a App) error
+	// GetApp returns ErrNotFound for an unknown id.
+	GetApp(ctx context.Context, id string) (App, error)
+}
+
+// Secrets stores server-wide key material shared by every replica.
+type Secrets interface {
+	// EnsureSecret stores value under name unless a value is there already,
+	// and returns the stored value: the first writer wins, across replicas.
+	EnsureSecret(ctx context.Context, name string, value []byte) ([]byte, error)
+}
+
+// Users stores accounts.
+type Users interface {
+	// CreateUser returns ErrConflict if the id, email, phone or username is taken.
+	CreateUser(ctx context.Context, u User) error
+	// GetUser* return ErrNotFound when no account matches.
+	GetUserByID(ctx context.Context, id string) (User, error)
+	GetUserByEmail(ctx context.Context, emailKey string) (User, error)
+	GetUserByPhone(ctx context.Context, phone string) (User, error)
+	GetUserByUsername(ctx context.Context, usernameKey string) (User, error)
+	// UpdateUser writes every mutable field of u (matched by ID); ErrNotFound
+	// if it is gone, ErrConflict if a unique value is taken.
+	UpdateUser(ctx context.Context, u User) error
+	// RecordSignIn counts a successful sign-in and, if newHash is not empty,
+	// replaces the password hash (rehash after a parameter change).
+	RecordSignIn(ctx context.Context, userID string, at time.Time, ip, newHash string) error
+	// DeleteUser removes the account with its sessions and tokens, freeing
+	// its email, phone and username; ErrNotFound if it is gone already.
+	DeleteUser(ctx context.Context, id string) error
+}
+
+// Codes stores one-time passcodes.
+type Codes interface {
+	// IssueCode replaces the code for (c.Target, c.Channel) and enqueues msg
+	// (if not nil) in one transaction. It returns ErrThrottled, writing
+	// nothing, if the current code was created less than minInterval before
+	// c.CreatedAt.
+	IssueCode(ctx context.Context, c Code, minInterval time.Duration, msg *OutboxMessage) error
+	// ConsumeCode checks codeHash against the live code for (target, channel)
+	// at now. A match marks it used (CodeOK); a mismatch counts an attempt and
+	// returns CodeWrong with the attempts left; CodeDead if there is no live
+	// code or maxAttempts were used.
+	ConsumeCode(ctx context.Context, target, channel string, codeHash []byte, now time.Time, maxAttempts int) (CodeResult, int, error)
+}
+
+// Throttles keeps fixed-window counters shared by every replica.
+type Throttles interface {
+	// Hit adds one to the counter (key, window) and returns the new count.
+	// expiresAt lets the store forget the counter afterwards.
+	Hit(ctx context.Context, key string, window time.Time, expiresAt time.Time) (int, error)
+	// Count returns the counter's value, 0 if absent.
+	Count(ctx context.Context, key string, window time.Time) (int, error)
+}
+
+// Resets stores password-reset tokens and performs the reset itself.
+type Resets interface {
+	// CreateResetToken stores t and deletes the user's older reset tokens.
+	CreateResetToken(ctx context.Context, t ResetToken) error
+	// GetResetToken returns ErrNotFound unless the token exists, is unused and
+	// is not expired at now.
+	GetResetToken(ctx context.Context, tokenHash []byte, now time.Time) (ResetToken, error)
+	// ResetPassword, in one transaction: claims the token (ErrNotFound if it is
+	// used, expired or unknown — exactly one concurrent caller wins), sets the
+	// user's password hash, revokes every session and refresh token of the
+	// user, deletes the user's other reset tokens and enqueues notice.
+	ResetPassword(ctx context.Context, tokenHash []byte, newHash string, now time.Time, notice *OutboxMessage) (userID string, err error)
+}
+
+// Sessions stores sign-in sessions and refresh tokens.
+type Sessions interface {
+	// CreateSession stores s and, if rt is not nil, its refresh token.
+	CreateSession(ctx context.Context, s Session, rt *RefreshToken) error
+	// GetSession returns ErrNotFound for an unknown id (revoked ones are
+	// returned with RevokedAt set).
+	GetSession(ctx context.Context, id string) (Session, error)
+	// RevokeSession ends one session and its refresh tokens.
+	RevokeSession(ctx context.Context, id string, now time.Time) error
+	// RevokeUserSessions ends every session and refresh token of a user.
+	RevokeUserSessions(ctx context.Context, userID string, now time.Time) error
+	// RotateRefreshToken claims oldHash (unused, unexpired, live session) and
+	// stores next in its place, in one transaction; ErrNotFound otherwise.
+	// Presenting an already-rotated token revokes its whole session (theft).
+	RotateRefreshToken(ctx context.Context, oldHash []byte, next RefreshToken, now time.Time) (Session, error)
+}
+
+// Outbox stores messages until a worker delivers them.
+type Outbox interface {
+	// Enqueue stores m and returns its id.
+	Enqueue(ctx context.Context, m OutboxMessage) (int64, error)
+	// ClaimOutbox leases up to limit due messages (NotBefore <= now, not
+	// leased) until now+lease and counts an attempt on each. Two concurrent
+	// claimers never get the same message while its lease runs. Expired
+	// messages are deleted instead of returned.
+	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error)
+	// DeleteOutbox removes a delivered (or abandoned) message.
+	DeleteOutbox(ctx context.Context, id int64) error
+	// RetryOutbox releases the lease and schedules the next try.
+	RetryOutbox(ctx context.Context, id int64, notBefore time.Time, lastError string) error
+	// OutboxStats returns the number of waiting messages and the creation
+	// time of the oldest (zero if none).
+	OutboxStats(ctx context.Context) (int, time.Time, error)
+}
+
+// Store is everything a Keyhaven server needs from its database.
+type Store interface {
+	Apps
+	Secrets
+	Users
+	Codes
+	Throttles
+	Resets
+	Sessions
+	Outbox
+	// Sweep deletes what expired before now: counters, codes, reset tokens,
+	// sessions and refresh tokens. Safe to call from every replica.
+	Sweep(ctx context.Context, now time.Time) error
+	// Ping checks that the database answers and is migrated.
+	Ping(ctx context.Context) error
+	Close() error
+}
