@@ -107,7 +107,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		st.Close()
 		return nil, err
 	}
-	s.Worker = notify.NewWorker(st, emailSender, smsSender, notify.WorkerOptions{Now: o.Now, Logger: log})
+	// A short lease: a crashed replica's claimed messages go out again soon.
+	s.Worker = notify.NewWorker(st, emailSender, smsSender, notify.WorkerOptions{Now: o.Now, Logger: log, Lease: 15 * time.Second})
 	wake := s.Worker.Wake
 	pw := &account.Passwords{
 		Hasher: pwhash.NewHasher(spec, cfg.HashConcurrency, nil),
@@ -267,6 +268,3 @@ type MigrationLister interface {
 
 // Version is the server version.
 func Version() string { return httpapi.Version }
-
-// Mount adds the optional handlers of a full server (hosted page, metrics).
-func Mount(s *Server, mux *http.ServeMux) {}
