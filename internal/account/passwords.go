@@ -51,7 +51,7 @@ func (p *Passwords) NewHash(ctx context.Context, pw string, u *store.User) (stri
 	if err := p.Policy.Check(pw, inputs...); err != nil {
 		var pe *pwhash.PolicyError
 		if errors.As(err, &pe) {
-			return "", apierr.New(400, apierr.CodePasswordPolicy, "password: "+pe.Message)
+			return "", apierr.New(400, apierr.CodePasswordPolicy, pe.Message)
 		}
 		return "", err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/keyhaven/keyhaven/internal/passcode"
 	"github.com/keyhaven/keyhaven/internal/session"
 	"github.com/keyhaven/keyhaven/internal/store"
+	"github.com/keyhaven/keyhaven/internal/token"
 )
 
 // Messages renders the messages the account flows queue. Each returns an
@@ -23,6 +24,8 @@ type Messages interface {
 	// "password_changed", "email_changed", ...). Returns nil if u has
 	// neither an email nor a phone.
 	Notice(lang, kind string, u store.User) (*store.OutboxMessage, error)
+	// NoticeTo is Notice for an explicit address (email preferred) or number.
+	NoticeTo(lang, kind, email, phone string) (*store.OutboxMessage, error)
 }
 
 // Service is the account domain.
@@ -31,6 +34,7 @@ type Service struct {
 	pw        *Passwords
 	codes     *passcode.Service
 	sessions  *session.Service
+	signer    *token.Signer
 	msgs      Messages
 	region    string
 	now       func() time.Time
@@ -44,6 +48,7 @@ type Options struct {
 	Passwords *Passwords
 	Codes     *passcode.Service
 	Sessions  *session.Service
+	Signer    *token.Signer // signs the update-email/phone and delete-account tokens
 	Messages  Messages
 	Region    string // default phone region
 	Now       func() time.Time
@@ -55,7 +60,7 @@ func NewService(o Options) *Service {
 	if o.Wake == nil {
 		o.Wake = func() {}
 	}
-	return &Service{st: o.Store, pw: o.Passwords, codes: o.Codes, sessions: o.Sessions, msgs: o.Messages,
+	return &Service{st: o.Store, pw: o.Passwords, codes: o.Codes, sessions: o.Sessions, signer: o.Signer, msgs: o.Messages,
 		region: o.Region, now: o.Now, wake: o.Wake, failLimit: 100}
 }
 
@@ -188,6 +193,8 @@ type Profile struct {
 	Country           string          `json:"country,omitempty"`
 	Province          string          `json:"province,omitempty"`
 	City              string          `json:"city,omitempty"`
+	ExternalID        string          `json:"externalId,omitempty"`
+	IdentityNumber    string          `json:"identityNumber,omitempty"`
 	CustomData        json.RawMessage `json:"customData,omitempty"`
 }
 

@@ -202,6 +202,8 @@ type UserDto struct {
 	Country           string          `json:"country,omitempty"`
 	Province          string          `json:"province,omitempty"`
 	City              string          `json:"city,omitempty"`
+	ExternalID        string          `json:"externalId,omitempty"`
+	IdentityNumber    string          `json:"identityNumber,omitempty"`
 	Address           string          `json:"address,omitempty"`
 	StreetAddress     string          `json:"streetAddress,omitempty"`
 	PostalCode        string          `json:"postalCode,omitempty"`
@@ -238,7 +240,7 @@ func (s *Server) userDTO(u store.User) UserDto {
 		Email: u.Email, Username: u.Username, Name: p.Name, Nickname: p.Nickname, Photo: p.Photo,
 		LoginsCount: u.LoginsCount, LastLogin: iso(u.LastLogin), LastIP: u.LastIP, Gender: p.Gender,
 		EmailVerified: u.EmailVerified, PhoneVerified: u.PhoneVerified, PasswordLastSetAt: iso(u.PasswordLastSetAt),
-		Birthdate: p.Birthdate, Country: p.Country, Province: p.Province, City: p.City, Address: p.Address,
+		Birthdate: p.Birthdate, Country: p.Country, Province: p.Province, City: p.City, ExternalID: p.ExternalID, IdentityNumber: p.IdentityNumber, Address: p.Address,
 		StreetAddress: p.StreetAddress, PostalCode: p.PostalCode, Company: p.Company, Browser: p.Browser, Device: p.Device,
 		GivenName: p.GivenName, FamilyName: p.FamilyName, MiddleName: p.MiddleName, Profile: p.Profile,
 		PreferredUsername: p.PreferredUsername, Website: p.Website, Zoneinfo: p.Zoneinfo, Locale: p.Locale,

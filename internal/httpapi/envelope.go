@@ -84,6 +84,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if ae.Status == 429 {
 		w.Header().Set("Retry-After", "60")
 	}
+	if s.outcome != nil {
+		s.outcome(r.Pattern, ae.Status, ae.APICode)
+	}
 	writeJSON(w, http.StatusOK, envelope{StatusCode: ae.Status, Message: ae.Message, APICode: ae.APICode, RequestID: id})
 }
 

@@ -42,6 +42,11 @@ type Options struct {
 	Extra func(mux *http.ServeMux)
 	// Observe is called after each request with its route and status.
 	Observe func(route string, status int, d time.Duration)
+	// Outcome is called once per /api/v3 request that reached its handler
+	// or was refused before it, with the envelope's statusCode and apiCode
+	// (0 on success): business failures travel as HTTP 200, so Observe
+	// cannot tell a failed sign-in from a good one.
+	Outcome func(route string, statusCode, apiCode int)
 }
 
 // Server is the HTTP API.
@@ -57,13 +62,14 @@ type Server struct {
 	proxies   []netip.Prefix
 	issuer    string
 	observe   func(string, int, time.Duration)
+	outcome   func(string, int, int)
 	handler   http.Handler
 }
 
 // New builds the server and its routes.
 func New(o Options) *Server {
 	s := &Server{st: o.Store, accounts: o.Accounts, recovery: o.Recovery, sessions: o.Sessions, keys: o.Keys,
-		log: o.Logger, now: o.Now, rateLimit: o.RateLimitPerIP, proxies: o.TrustedProxies, issuer: o.Issuer, observe: o.Observe}
+		log: o.Logger, now: o.Now, rateLimit: o.RateLimitPerIP, proxies: o.TrustedProxies, issuer: o.Issuer, observe: o.Observe, outcome: o.Outcome}
 	mux := http.NewServeMux()
 	api := func(pattern string, limited bool, h func(http.ResponseWriter, *http.Request) error) {
 		mux.Handle(pattern, s.adapt(h, true, limited))
@@ -77,11 +83,10 @@ func New(o Options) *Server {
 	api("POST /api/v3/signin", true, s.handleSignIn)
 	api("GET /api/v3/get-profile", false, s.handleGetProfile)
 	s.routesUser(api)
-	mux.Handle("/api/v3/", s.adapt(func(w http.ResponseWriter, r *http.Request) error {
+	mux.HandleFunc("/api/v3/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, envelope{StatusCode: 404, Message: "no such endpoint: " + r.Method + " " + r.URL.Path,
 			APICode: apierr.CodeNotFound, RequestID: requestID(r.Context())})
-		return nil
-	}, false, false))
+	})
 	s.routesOIDC(mux)
 	if o.Extra != nil {
 		o.Extra(mux)
@@ -161,6 +166,10 @@ func (s *Server) adapt(h func(http.ResponseWriter, *http.Request) error, needApp
 		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
+			return
+		}
+		if s.outcome != nil {
+			s.outcome(r.Pattern, http.StatusOK, 0)
 		}
 	})
 }

@@ -83,7 +83,8 @@ func (h *Hasher) run(ctx context.Context, f func()) error {
 	queued := time.Now()
 	select {
 	case h.slots <- struct{}{}:
-	case <-make(chan int):
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	defer func() { <-h.slots }()
 	start := time.Now()

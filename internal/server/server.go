@@ -28,6 +28,7 @@ import (
 	"github.com/keyhaven/keyhaven/internal/recovery"
 	"github.com/keyhaven/keyhaven/internal/session"
 	"github.com/keyhaven/keyhaven/internal/store"
+	"github.com/keyhaven/keyhaven/internal/store/postgres"
 	"github.com/keyhaven/keyhaven/internal/store/sqldb"
 	"github.com/keyhaven/keyhaven/internal/store/sqlite"
 )
@@ -71,14 +72,13 @@ func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 		}
 		return st, nil
 	case "postgres":
-		return openPostgres(ctx, cfg, source)
+		st, err := postgres.Open(ctx, source, cfg.DBMaxConns)
+		if err != nil {
+			return nil, fmt.Errorf("KEYHAVEN_DATABASE_URL: %w", err)
+		}
+		return st, nil
 	}
 	return nil, fmt.Errorf("KEYHAVEN_DATABASE_URL: unsupported driver %q", driver)
-}
-
-// openPostgres is replaced when the PostgreSQL store is linked in.
-var openPostgres = func(ctx context.Context, cfg config.Config, url string) (store.Store, error) {
-	return nil, errors.New("KEYHAVEN_DATABASE_URL: PostgreSQL support is not built in")
 }
 
 // New opens the store and wires every service. The caller must Close it.
@@ -120,7 +120,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	s.Sessions = session.NewService(st, s.Keys.Signer, s.Keys.Pepper, cfg.AccessTokenTTL, cfg.RefreshTokenTTL, o.Now)
 	msgs := messages.Renderer{Product: cfg.ProductName, Region: cfg.DefaultPhoneRegion, Now: o.Now}
 	s.Accounts = account.NewService(account.Options{Store: st, Passwords: pw, Codes: codes, Sessions: s.Sessions,
-		Messages: msgs, Region: cfg.DefaultPhoneRegion, Now: o.Now, Wake: wake})
+		Signer: s.Keys.Signer, Messages: msgs, Region: cfg.DefaultPhoneRegion, Now: o.Now, Wake: wake})
 	s.Recovery = recovery.NewService(st, s.Accounts, msgs, s.Keys.Pepper, cfg.ResetTokenTTL, o.Now, wake)
 	s.HTTP = httpapi.New(httpapi.Options{Store: st, Accounts: s.Accounts, Recovery: s.Recovery, Sessions: s.Sessions,
 		Keys: s.Keys, Logger: log, Now: o.Now, RateLimitPerIP: cfg.RateLimitPerIP, TrustedProxies: cfg.TrustedProxies,

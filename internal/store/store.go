@@ -203,6 +203,9 @@ type Sessions interface {
 	RevokeSession(ctx context.Context, id string, now time.Time) error
 	// RevokeUserSessions ends every session and refresh token of a user.
 	RevokeUserSessions(ctx context.Context, userID string, now time.Time) error
+	// RevokeOtherSessions ends every session of a user but keep (after a
+	// password change the session that made it stays).
+	RevokeOtherSessions(ctx context.Context, userID, keep string, now time.Time) error
 	// RotateRefreshToken claims oldHash (unused, unexpired, live session) and
 	// stores next in its place, in one transaction; ErrNotFound otherwise.
 	// Presenting an already-rotated token revokes its whole session (theft).

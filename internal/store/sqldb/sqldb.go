@@ -528,6 +528,19 @@ func (db *DB) RevokeUserSessions(ctx context.Context, userID string, now time.Ti
 	})
 }
 
+// RevokeOtherSessions implements store.Sessions.
+func (db *DB) RevokeOtherSessions(ctx context.Context, userID, keep string, now time.Time) error {
+	return db.tx(ctx, "revoke other sessions", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.q(
+			"UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at = 0"), ms(now), userID, keep); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, db.q(
+			"UPDATE refresh_tokens SET used_at = ? WHERE user_id = ? AND session_id <> ? AND used_at = 0"), ms(now), userID, keep)
+		return err
+	})
+}
+
 // errReuse carries a detected refresh-token replay out of the transaction
 // after the session's revocation is committed.
 var errReuse = errors.New("refresh token reused")

@@ -262,3 +262,6 @@ func (l *Logs) String() string {
 	defer l.mu.Unlock()
 	return l.buf.String()
 }
+
+// T returns the test the environment belongs to.
+func (e *Env) T() testing.TB { return e.t }

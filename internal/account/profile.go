@@ -1,0 +1,548 @@
+package account
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/apierr"
+	"github.com/keyhaven/keyhaven/internal/ident"
+	"github.com/keyhaven/keyhaven/internal/passcode"
+	"github.com/keyhaven/keyhaven/internal/session"
+	"github.com/keyhaven/keyhaven/internal/store"
+	"github.com/keyhaven/keyhaven/internal/token"
+)
+
+// The user-information module: every method acts for the signed-in user p.
+
+// ProfileUpdate is update-profile's body; nil fields are left alone.
+type ProfileUpdate struct {
+	Name, Nickname, Photo, ExternalID, Birthdate, Country, Province, City, Address *string
+	StreetAddress, PostalCode, Gender, Username, Company, IdentityNumber           *string
+	CustomData                                                                     json.RawMessage
+}
+
+// UpdateProfile changes profile fields and, if given, the username.
+func (s *Service) UpdateProfile(ctx context.Context, p session.Principal, in ProfileUpdate) (store.User, error) {
+	u, err := s.GetUser(ctx, p.UserID)
+	if err != nil {
+		return u, err
+	}
+	pr := ProfileOf(u)
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&pr.Name, in.Name)
+	set(&pr.Nickname, in.Nickname)
+	set(&pr.Photo, in.Photo)
+	set(&pr.ExternalID, in.ExternalID)
+	set(&pr.Birthdate, in.Birthdate)
+	set(&pr.Country, in.Country)
+	set(&pr.Province, in.Province)
+	set(&pr.City, in.City)
+	set(&pr.Address, in.Address)
+	set(&pr.StreetAddress, in.StreetAddress)
+	set(&pr.PostalCode, in.PostalCode)
+	set(&pr.Gender, in.Gender)
+	set(&pr.Company, in.Company)
+	set(&pr.IdentityNumber, in.IdentityNumber)
+	if in.CustomData != nil {
+		pr.CustomData = in.CustomData
+	}
+	if in.Username != nil && *in.Username != u.Username {
+		if *in.Username == "" {
+			if u.EmailKey == "" && u.Phone == "" {
+				return u, apierr.BadRequest("username", "cannot be removed: it is this account's only sign-in name")
+			}
+			u.Username, u.UsernameKey = "", ""
+		} else {
+			key, err := ident.UsernameKey(*in.Username)
+			if err != nil {
+				return u, apierr.BadRequest("username", err.Error())
+			}
+			u.Username, u.UsernameKey = *in.Username, key
+		}
+	}
+	if u.Profile, err = json.Marshal(pr); err != nil {
+		return u, fmt.Errorf("account: encode profile: %w", err)
+	}
+	u.UpdatedAt = s.now()
+	return u, s.save(ctx, u)
+}
+
+// save writes u, mapping a taken identifier to the clear 409.
+func (s *Service) save(ctx context.Context, u store.User) error {
+	if err := s.st.UpdateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return errExists
+		}
+		return fmt.Errorf("account: update user: %w", err)
+	}
+	return nil
+}
+
+// notify queues a notice to an address that is no longer (or not yet) on
+// the account, or to the account itself when email and phone are empty.
+func (s *Service) notify(ctx context.Context, lang, kind, email, phone string) error {
+	m, err := s.msgs.NoticeTo(lang, kind, email, phone)
+	if err != nil {
+		return fmt.Errorf("account: render notice: %w", err)
+	}
+	if m == nil {
+		return nil
+	}
+	if _, err := s.st.Enqueue(ctx, *m); err != nil {
+		return fmt.Errorf("account: queue notice: %w", err)
+	}
+	s.wake()
+	return nil
+}
+
+var errTaken = apierr.New(409, apierr.CodeAccountExists, "this email or phone number is already used by another account")
+
+// BindEmail adds an email to an account without one; the code went to it
+// on CHANNEL_BIND_EMAIL.
+func (s *Service) BindEmail(ctx context.Context, p session.Principal, email, code, lang string) error {
+	u, err := s.GetUser(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	if u.EmailKey != "" {
+		return apierr.New(400, apierr.CodeBadRequest, "email: this account has an email already: change it with update-email")
+	}
+	e, err := ParseEmail("email", email)
+	if err != nil {
+		return err
+	}
+	if err := s.free(ctx, store.User{EmailKey: e.Key}); err != nil {
+		return err
+	}
+	if err := s.codes.Verify(ctx, passcode.EmailTarget(e.Key), "CHANNEL_BIND_EMAIL", code, "passCode"); err != nil {
+		return err
+	}
+	u.Email, u.EmailKey, u.EmailVerified, u.UpdatedAt = e.Address, e.Key, true, s.now()
+	if err := s.save(ctx, u); err != nil {
+		return err
+	}
+	return s.notify(ctx, lang, "email_bound", e.Address, "")
+}
+
+// UnbindEmail removes the account's email; the code went to it on
+// CHANNEL_UNBIND_EMAIL. An account keeps at least one sign-in identifier.
+func (s *Service) UnbindEmail(ctx context.Context, p session.Principal, code, lang string) error {
+	u, err := s.GetUser(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	if u.EmailKey == "" {
+		return apierr.New(400, apierr.CodeBadRequest, "this account has no email to unbind")
+	}
+	if u.Phone == "" && u.UsernameKey == "" {
+		return apierr.New(400, apierr.CodeBadRequest, "the email is this account's only sign-in identifier: bind a phone first")
+	}
+	if err := s.codes.Verify(ctx, passcode.EmailTarget(u.EmailKey), "CHANNEL_UNBIND_EMAIL", code, "passCode"); err != nil {
+		return err
+	}
+	old := u.Email
+	u.Email, u.EmailKey, u.EmailVerified, u.UpdatedAt = "", "", false, s.now()
+	if err := s.save(ctx, u); err != nil {
+		return err
+	}
+	return s.notify(ctx, lang, "email_unbound", old, "")
+}
+
+// BindPhone adds a phone to an account without one (CHANNEL_BIND_PHONE).
+func (s *Service) BindPhone(ctx context.Context, p session.Principal, number, countryCode, code, lang string) error {
+	u, err := s.GetUser(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	if u.Phone != "" {
+		return apierr.New(400, apierr.CodeBadRequest, "phoneNumber: this account has a phone already: change it with update-phone")
+	}
+	ph, err := s.ParsePhone("phoneNumber", number, countryCode)
+	if err != nil {
+		return err
+	}
+	if err := s.free(ctx, store.User{Phone: ph.E164}); err != nil {
+		return err
+	}
+	if err := s.codes.Verify(ctx, passcode.PhoneTarget(ph.E164), "CHANNEL_BIND_PHONE", code, "passCode"); err != nil {
+		return err
+	}
+	u.Phone, u.PhoneVerified, u.UpdatedAt = ph.E164, true, s.now()
+	if err := s.save(ctx, u); err != nil {
+		return err
+	}
+	return s.notify(ctx, lang, "phone_bound", u.Email, ph.E164)
+}
+
+// UnbindPhone removes the account's phone (CHANNEL_UNBIND_PHONE).
+func (s *Service) UnbindPhone(ctx context.Context, p session.Principal, code, lang string) error {
+	u, err := s.GetUser(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	if u.Phone == "" {
+		return apierr.New(400, apierr.CodeBadRequest, "this account has no phone to unbind")
+	}
+	if u.EmailKey == "" && u.UsernameKey == "" {
+		return apierr.New(400, apierr.CodeBadRequest, "the phone is this account's only sign-in identifier: bind an email first")
+	}
+	if err := s.codes.Verify(ctx, passcode.PhoneTarget(u.Phone), "CHANNEL_UNBIND_PHONE", code, "passCode"); err != nil {
+		return err
+	}
+	old := u.Phone
+	u.Phone, u.PhoneVerified, u.UpdatedAt = "", false, s.now()
+	if err := s.save(ctx, u); err != nil {
+		return err
+	}
+	return s.notify(ctx, lang, "phone_unbound", "", old)
+}
+
+// SecurityInfo is GetSecurityInfoDto.
+type SecurityInfo struct {
+	PasswordSecurityLevel int  `json:"passwordSecurityLevel"`
+	MfaEnrolled           bool `json:"mfaEnrolled"`
+	PasswordSet           bool `json:"passwordSet"`
+	EmailBinded           bool `json:"emailBinded"`
+	PhoneBinded           bool `json:"phoneBinded"`
+	SecurityScore         int  `json:"securityScore"`
+}
+
+// Security reports what protects the account. Keyhaven serves no MFA, so
+// mfaEnrolled is always false; the score weighs password, email and phone.
+func (s *Service) Security(ctx context.Context, p session.Principal) (SecurityInfo, error) {
+	u, err := s.GetUser(ctx, p.UserID)
+	if err != nil {
+		return SecurityInfo{}, err
+	}
+	si := SecurityInfo{PasswordSet: u.PasswordHash != "", EmailBinded: u.EmailKey != "", PhoneBinded: u.Phone != ""}
+	if si.PasswordSet {
+		si.PasswordSecurityLevel, si.SecurityScore = 2, 40
+	}
+	if si.EmailBinded {
+		si.SecurityScore += 30
+	}
+	if si.PhoneBinded {
+		si.SecurityScore += 30
+	}
+	return si, nil
+}
+
+// UpdatePassword changes the password with the old one (ASVS 2.1.6); an
+// account that never had a password (code sign-up) may set one. Other
+// sessions end (ASVS 3.3.3); this one stays.
+func (s *Service) UpdatePassword(ctx context.Context, p session.Principal, newPW, oldPW, encType, lang string) error {
+	u, err := s.GetUser(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	pw, err := s.pw.Decode(encType, newPW, "newPassword")
+	if err != nil {
+		return err
+	}
+	if u.PasswordHash != "" {
+		if oldPW == "" {
+			return apierr.BadRequest("oldPassword", "is required to change the password")
+		}
+		now := s.now()
+		hour := now.Truncate(time.Hour)
+		key := "signin-fail:user:" + u.ID
+		fails, err := s.st.Count(ctx, key, hour)
+		if err != nil {
+			return fmt.Errorf("account: password failures: %w", err)
+		}
+		old, decErr := s.pw.Decode(encType, oldPW, "oldPassword")
+		ok := false
+		if decErr == nil && fails < s.failLimit {
+			if ok, _, err = s.pw.Hasher.Verify(ctx, old, u.PasswordHash); err != nil {
+				return fmt.Errorf("account: verify password: %w", err)
+			}
+		}
+		if !ok {
+			if _, err := s.st.Hit(ctx, key, hour, hour.Add(time.Hour)); err != nil {
+				return fmt.Errorf("account: count failure: %w", err)
+			}
+			return apierr.New(400, apierr.CodeBadCredentials, "oldPassword: is incorrect")
+		}
+	}
+	h, err := s.pw.NewHash(ctx, pw, &u)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	u.PasswordHash, u.PasswordLastSetAt, u.UpdatedAt = h, now, now
+	if err := s.save(ctx, u); err != nil {
+		return err
+	}
+	if err := s.sessions.EndOthers(ctx, u.ID, p.SessionID); err != nil {
+		return fmt.Errorf("account: end other sessions: %w", err)
+	}
+	return s.notify(ctx, lang, "password_changed", u.Email, u.Phone)
+}
+
+// ---- change email / phone and delete account: a verify step returns a
+// short-lived signed token naming the user and the proven value; the
+// second step spends it once.
+
+const actionTTL = 10 * time.Minute
+
+type actionClaims struct {
+	token.Common
+	Purpose string `json:"kh_purpose"`
+	Value   string `json:"kh_value,omitempty"`
+}
+
+func (s *Service) actionToken(purpose, userID, appID, value string) (string, int, error) {
+	now := s.now()
+	raw, err := s.signer.Sign(actionClaims{Common: s.signer.NewCommon(userID, appID, session.NewID(), now, actionTTL),
+		Purpose: purpose, Value: value})
+	if err != nil {
+		return "", 0, fmt.Errorf("account: sign %s token: %w", purpose, err)
+	}
+	return raw, int(actionTTL / time.Second), nil
+}
+
+// spend checks a token of purpose for p and claims it once, across replicas.
+func (s *Service) spend(ctx context.Context, p session.Principal, purpose, field, raw string) (string, error) {
+	bad := apierr.New(400, apierr.CodeResetTokenInvalid, field+": is invalid, expired or already used: verify again")
+	if raw == "" {
+		return "", apierr.BadRequest(field, "is required")
+	}
+	var c actionClaims
+	now := s.now()
+	if err := s.signer.Verify(raw, now, &c); err != nil || c.Purpose != purpose || c.Subject != p.UserID {
+		return "", bad
+	}
+	n, err := s.st.Hit(ctx, "once:"+c.ID, time.UnixMilli(0), c.Expiry.Time().Add(time.Minute))
+	if err != nil {
+		return "", fmt.Errorf("account: claim %s token: %w", purpose, err)
+	}
+	if n != 1 {
+		return "", bad
+	}
+	return c.Value, nil
+}
+
+// verifyEither checks code on channel a, or on b when a has no live code.
+func (s *Service) verifyEither(ctx context.Context, t passcode.Target, a, b, code, field string) error {
+	err := s.codes.Verify(ctx, t, a, code, field)
+	if errors.Is(err, passcode.ErrDead) {
+		return s.codes.Verify(ctx, t, b, code, field)
+	}
+	return err
+}
+
+// EmailChange is verify-update-email-request's payload.
+type EmailChange struct{ NewEmail, NewCode, OldEmail, OldCode string }
+
+// VerifyEmailChange proves the old address (if the account has one) and the
+// new one, and returns an updateEmailToken.
+func (s *Service) VerifyEmailChange(ctx context.Context, p session.Principal, in EmailChange) (string, int, error) {
+	u, err := s.GetUser(ctx, p.UserID)
+	if err != nil {
+		return "", 0, err
+	}
+	ne, err := ParseEmail("emailPassCodePayload.newEmail", in.NewEmail)
+	if err != nil {
+		return "", 0, err
+	}
+	if ne.Key == u.EmailKey {
+		return "", 0, apierr.BadRequest("emailPassCodePayload.newEmail", "is already this account's email")
+	}
+	if err := s.free(ctx, store.User{EmailKey: ne.Key}); err != nil {
+		return "", 0, err
+	}
+	if u.EmailKey != "" {
+		oe, err := ParseEmail("emailPassCodePayload.oldEmail", in.OldEmail)
+		if err != nil {
+			return "", 0, err
+		}
+		if oe.Key != u.EmailKey {
+			return "", 0, apierr.BadRequest("emailPassCodePayload.oldEmail", "is not this account's email")
+		}
+		if err := s.verifyEither(ctx, passcode.EmailTarget(u.EmailKey), "CHANNEL_UPDATE_EMAIL", "CHANNEL_UNBIND_EMAIL",
+			in.OldCode, "emailPassCodePayload.oldEmailPassCode"); err != nil {
+			return "", 0, err
+		}
+	}
+	if err := s.verifyEither(ctx, passcode.EmailTarget(ne.Key), "CHANNEL_UPDATE_EMAIL", "CHANNEL_BIND_EMAIL",
+		in.NewCode, "emailPassCodePayload.newEmailPassCode"); err != nil {
+		return "", 0, err
+	}
+	return s.actionToken("update_email", u.ID, p.AppID, ne.Address)
+}
+
+// UpdateEmail spends an updateEmailToken and notifies the old address.
+func (s *Service) UpdateEmail(ctx context.Context, p session.Principal, tok, lang string) error {
+	addr, err := s.spend(ctx, p, "update_email", "updateEmailToken", tok)
+	if err != nil {
+		return err
+	}
+	u, err := s.GetUser(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	e, err := ident.ParseEmail(addr)
+	if err != nil {
+		return fmt.Errorf("account: token email: %w", err)
+	}
+	old := u.Email
+	u.Email, u.EmailKey, u.EmailVerified, u.UpdatedAt = e.Address, e.Key, true, s.now()
+	if err := s.save(ctx, u); err != nil {
+		return err
+	}
+	return s.notify(ctx, lang, "email_changed", old, u.Phone)
+}
+
+// PhoneChange is verify-update-phone-request's payload.
+type PhoneChange struct{ NewPhone, NewCountryCode, NewCode, OldPhone, OldCountryCode, OldCode string }
+
+// VerifyPhoneChange proves the old number (CHANNEL_UNBIND_PHONE) if the
+// account has one and the new one (CHANNEL_BIND_PHONE).
+func (s *Service) VerifyPhoneChange(ctx context.Context, p session.Principal, in PhoneChange) (string, int, error) {
+	u, err := s.GetUser(ctx, p.UserID)
+	if err != nil {
+		return "", 0, err
+	}
+	np, err := s.ParsePhone("phonePassCodePayload.newPhoneNumber", in.NewPhone, in.NewCountryCode)
+	if err != nil {
+		return "", 0, err
+	}
+	if np.E164 == u.Phone {
+		return "", 0, apierr.BadRequest("phonePassCodePayload.newPhoneNumber", "is already this account's phone")
+	}
+	if err := s.free(ctx, store.User{Phone: np.E164}); err != nil {
+		return "", 0, err
+	}
+	if u.Phone != "" {
+		op, err := s.ParsePhone("phonePassCodePayload.oldPhoneNumber", in.OldPhone, in.OldCountryCode)
+		if err != nil {
+			return "", 0, err
+		}
+		if op.E164 != u.Phone {
+			return "", 0, apierr.BadRequest("phonePassCodePayload.oldPhoneNumber", "is not this account's phone")
+		}
+		if err := s.codes.Verify(ctx, passcode.PhoneTarget(u.Phone), "CHANNEL_UNBIND_PHONE", in.OldCode,
+			"phonePassCodePayload.oldPhonePassCode"); err != nil {
+			return "", 0, err
+		}
+	}
+	if err := s.codes.Verify(ctx, passcode.PhoneTarget(np.E164), "CHANNEL_BIND_PHONE", in.NewCode,
+		"phonePassCodePayload.newPhonePassCode"); err != nil {
+		return "", 0, err
+	}
+	return s.actionToken("update_phone", u.ID, p.AppID, np.E164)
+}
+
+// UpdatePhone spends an updatePhoneToken and notifies the old number.
+func (s *Service) UpdatePhone(ctx context.Context, p session.Principal, tok, lang string) error {
+	num, err := s.spend(ctx, p, "update_phone", "updatePhoneToken", tok)
+	if err != nil {
+		return err
+	}
+	u, err := s.GetUser(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	old := u.Phone
+	u.Phone, u.PhoneVerified, u.UpdatedAt = num, true, s.now()
+	if err := s.save(ctx, u); err != nil {
+		return err
+	}
+	return s.notify(ctx, lang, "phone_changed", u.Email, old)
+}
+
+// DeleteProof is verify-delete-account-request's payload.
+type DeleteProof struct {
+	Method                          string // EMAIL_PASSCODE, PHONE_PASSCODE, PASSWORD
+	Email, Phone, CountryCode, Code string
+	Password, PasswordEncryptType   string
+}
+
+// VerifyDelete proves the account holder and returns a deleteAccountToken.
+func (s *Service) VerifyDelete(ctx context.Context, p session.Principal, in DeleteProof) (string, int, error) {
+	u, err := s.GetUser(ctx, p.UserID)
+	if err != nil {
+		return "", 0, err
+	}
+	switch in.Method {
+	case "EMAIL_PASSCODE":
+		if u.EmailKey == "" {
+			return "", 0, apierr.BadRequest("verifyMethod", "this account has no email")
+		}
+		if in.Email != "" {
+			if e, err := ident.ParseEmail(in.Email); err != nil || e.Key != u.EmailKey {
+				return "", 0, apierr.BadRequest("emailPassCodePayload.email", "is not this account's email")
+			}
+		}
+		err = s.codes.Verify(ctx, passcode.EmailTarget(u.EmailKey), "CHANNEL_DELETE_ACCOUNT", in.Code, "emailPassCodePayload.passCode")
+	case "PHONE_PASSCODE":
+		if u.Phone == "" {
+			return "", 0, apierr.BadRequest("verifyMethod", "this account has no phone")
+		}
+		ph, perr := s.ParsePhone("phonePassCodePayload.phoneNumber", in.Phone, in.CountryCode)
+		if perr != nil {
+			return "", 0, perr
+		}
+		if ph.E164 != u.Phone {
+			return "", 0, apierr.BadRequest("phonePassCodePayload.phoneNumber", "is not this account's phone")
+		}
+		err = s.codes.Verify(ctx, passcode.PhoneTarget(u.Phone), "CHANNEL_DELETE_ACCOUNT", in.Code, "phonePassCodePayload.passCode")
+	case "PASSWORD":
+		pw, derr := s.pw.Decode(in.PasswordEncryptType, in.Password, "passwordPayload.password")
+		if derr != nil {
+			return "", 0, derr
+		}
+		ok := false
+		if u.PasswordHash != "" {
+			if ok, _, err = s.pw.Hasher.Verify(ctx, pw, u.PasswordHash); err != nil {
+				return "", 0, fmt.Errorf("account: verify password: %w", err)
+			}
+		} else {
+			s.pw.Hasher.VerifyDummy(ctx, pw)
+		}
+		if !ok {
+			return "", 0, apierr.New(400, apierr.CodeBadCredentials, "passwordPayload.password: is incorrect")
+		}
+	default:
+		return "", 0, apierr.BadRequest("verifyMethod", "must be EMAIL_PASSCODE, PHONE_PASSCODE or PASSWORD")
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	return s.actionToken("delete_account", u.ID, p.AppID, "")
+}
+
+// DeleteAccount spends a deleteAccountToken: the account, its sessions and
+// tokens are removed at once, a notice goes to its address, and its email,
+// phone and username are free to be registered again.
+func (s *Service) DeleteAccount(ctx context.Context, p session.Principal, tok, lang string) error {
+	if _, err := s.spend(ctx, p, "delete_account", "deleteAccountToken", tok); err != nil {
+		return err
+	}
+	u, err := s.GetUser(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	if err := s.st.DeleteUser(ctx, u.ID); err != nil {
+		return fmt.Errorf("account: delete: %w", err)
+	}
+	return s.notify(ctx, lang, "account_deleted", u.Email, u.Phone)
+}
+
+// free refuses identifiers held by an account.
+func (s *Service) free(ctx context.Context, u store.User) error {
+	if err := s.checkFree(ctx, u); err != nil {
+		if errors.Is(err, errExists) {
+			return errTaken
+		}
+		return err
+	}
+	return nil
+}

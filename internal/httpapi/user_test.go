@@ -1,0 +1,338 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/testkit/khtest"
+)
+
+// signedIn is a user with a live session.
+type signedIn struct {
+	env    *khtest.Env
+	access string
+	rt     string
+	idt    string
+}
+
+func (u signedIn) post(path string, body any) khtest.Reply {
+	u.env.T().Helper()
+	return u.env.Post(path, body, "Authorization", "Bearer "+u.access)
+}
+
+func signUpIn(t *testing.T, env *khtest.Env, email string) signedIn {
+	t.Helper()
+	env.SignUp(email, oldPW)
+	r := env.SignIn(email, oldPW).MustOK(t)
+	return signedIn{env: env, access: r.Str("access_token"), rt: r.Str("refresh_token"), idt: r.Str("id_token")}
+}
+
+func (u signedIn) profile() khtest.Reply {
+	return u.env.Do("GET", "/api/v3/get-profile", nil, "Authorization", u.access)
+}
+
+func sendEmail(t *testing.T, env *khtest.Env, email, channel string) string {
+	t.Helper()
+	env.Post("/api/v3/send-email", map[string]any{"email": email, "channel": channel}).MustOK(t)
+	return env.CodeFor(email)
+}
+
+func sendSMS(t *testing.T, env *khtest.Env, phone, channel string) string {
+	t.Helper()
+	env.Post("/api/v3/send-sms", map[string]any{"phoneNumber": phone, "channel": channel}).MustOK(t)
+	return env.SMS.WaitFor(t, phone, 10*time.Second).Code
+}
+
+func TestUpdateProfileAndSecurityInfo(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	signUpIn(t, env, "taken@example.com")
+	env.Post("/api/v3/update-profile", map[string]any{"username": "takenname"},
+		"Authorization", signUpIn(t, env, "other@example.com").access).MustOK(t)
+	u := signUpIn(t, env, "prof@example.com")
+	r := u.post("/api/v3/update-profile", map[string]any{"nickname": "Prof", "gender": "F", "username": "prof1",
+		"customData": map[string]any{"team": "blue"}}).MustOK(t)
+	if r.Str("nickname") != "Prof" || r.Str("gender") != "F" || r.Str("username") != "prof1" {
+		t.Fatalf("profile: %s", r.Raw)
+	}
+	if p := u.profile().MustOK(t); p.Str("nickname") != "Prof" || p.Data["customData"].(map[string]any)["team"] != "blue" {
+		t.Fatalf("profile not stored: %s", p.Raw)
+	}
+	if r := u.post("/api/v3/update-profile", map[string]any{"username": "TakenName"}); r.StatusCode != 409 {
+		t.Fatalf("taken username: %s", r.Raw)
+	}
+	if r := u.post("/api/v3/update-profile", map[string]any{"gender": "X"}); r.StatusCode != 400 || !strings.Contains(r.Message, "gender") {
+		t.Fatalf("bad gender: %s", r.Raw)
+	}
+	if r := env.Post("/api/v3/update-profile", map[string]any{"nickname": "x"}); r.StatusCode != 401 {
+		t.Fatalf("no token: %s", r.Raw)
+	}
+	si := env.Do("GET", "/api/v3/get-security-info", nil, "Authorization", u.access).MustOK(t)
+	if si.Data["emailBinded"] != true || si.Data["phoneBinded"] != false || si.Data["passwordSet"] != true || si.Data["securityScore"] != float64(70) {
+		t.Fatalf("security info: %s", si.Raw)
+	}
+}
+
+func TestBindAndUnbind(t *testing.T) {
+	clock := khtest.NewClock()
+	env := khtest.Start(t, khtest.FastHash, khtest.WithClock(clock))
+	signUpIn(t, env, "owner@example.com")
+	u := signUpIn(t, env, "bind@example.com")
+
+	// Phone: bind needs a CHANNEL_BIND_PHONE code sent to that number.
+	wrongChannel := sendSMS(t, env, "13900139000", "CHANNEL_REGISTER")
+	if r := u.post("/api/v3/bind-phone", map[string]any{"phoneNumber": "13900139000", "passCode": wrongChannel}); r.StatusCode != 400 {
+		t.Fatalf("bound with a register code: %s", r.Raw)
+	}
+	code := sendSMS(t, env, "13900139000", "CHANNEL_BIND_PHONE")
+	u.post("/api/v3/bind-phone", map[string]any{"phoneNumber": "13900139000", "passCode": code}).MustOK(t)
+	if p := u.profile().MustOK(t); p.Str("phone") != "13900139000" || p.Data["phoneVerified"] != true {
+		t.Fatalf("phone not bound: %s", p.Raw)
+	}
+	// A number another account holds is refused before any code is spent.
+	other := signUpIn(t, env, "other@example.com")
+	clock.Advance(61 * time.Second)
+	code = sendSMS(t, env, "13900139000", "CHANNEL_BIND_PHONE")
+	if r := other.post("/api/v3/bind-phone", map[string]any{"phoneNumber": "13900139000", "passCode": code}); r.StatusCode != 409 {
+		t.Fatalf("bound a taken number: %s", r.Raw)
+	}
+
+	// Email: unbind, then bind another; a taken address is refused.
+	code = sendEmail(t, env, "bind@example.com", "CHANNEL_UNBIND_EMAIL")
+	u.post("/api/v3/unbind-email", map[string]any{"passCode": code}).MustOK(t)
+	if p := u.profile().MustOK(t); p.Str("email") != "" {
+		t.Fatalf("email still bound: %s", p.Raw)
+	}
+	if n := env.Mail.WaitFor(t, "bind@example.com", 10*time.Second); n.Code() != "" {
+		t.Fatalf("expected an unbind notice, got %q", n.Text)
+	}
+	code = sendEmail(t, env, "owner@example.com", "CHANNEL_BIND_EMAIL")
+	if r := u.post("/api/v3/bind-email", map[string]any{"email": "owner@example.com", "passCode": code}); r.StatusCode != 409 {
+		t.Fatalf("bound a taken email: %s", r.Raw)
+	}
+	code = sendEmail(t, env, "new-bind@example.com", "CHANNEL_BIND_EMAIL")
+	u.post("/api/v3/bind-email", map[string]any{"email": "new-bind@example.com", "passCode": code}).MustOK(t)
+	if p := u.profile().MustOK(t); p.Str("email") != "new-bind@example.com" || p.Data["emailVerified"] != true {
+		t.Fatalf("email not bound: %s", p.Raw)
+	}
+	// The phone cannot go while... it can: the email remains an identifier.
+	code = sendSMS(t, env, "13900139000", "CHANNEL_UNBIND_PHONE")
+	u.post("/api/v3/unbind-phone", map[string]any{"passCode": code}).MustOK(t)
+	if p := u.profile().MustOK(t); p.Str("phone") != "" {
+		t.Fatalf("phone still bound: %s", p.Raw)
+	}
+}
+
+func TestUpdatePasswordEndsOtherSessions(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	u := signUpIn(t, env, "pw@example.com")
+	second := env.SignIn("pw@example.com", oldPW).MustOK(t).Str("access_token")
+	if r := u.post("/api/v3/update-password", map[string]any{"newPassword": newPW, "oldPassword": "not it at all"}); r.StatusCode != 400 || !strings.Contains(r.Message, "oldPassword") {
+		t.Fatalf("wrong old password: %s", r.Raw)
+	}
+	if r := u.post("/api/v3/update-password", map[string]any{"newPassword": newPW}); r.StatusCode != 400 || !strings.Contains(r.Message, "oldPassword") {
+		t.Fatalf("missing old password: %s", r.Raw)
+	}
+	if r := u.post("/api/v3/update-password", map[string]any{"newPassword": "short", "oldPassword": oldPW}); r.APICode != 40003 {
+		t.Fatalf("policy: %s", r.Raw)
+	}
+	u.post("/api/v3/update-password", map[string]any{"newPassword": newPW, "oldPassword": oldPW}).MustOK(t)
+	u.profile().MustOK(t) // this session stays
+	if r := env.Do("GET", "/api/v3/get-profile", nil, "Authorization", second); r.StatusCode != 401 {
+		t.Fatalf("other session survived a password change: %s", r.Raw)
+	}
+	env.SignIn("pw@example.com", newPW).MustOK(t)
+	if n := env.Mail.WaitFor(t, "pw@example.com", 10*time.Second); !strings.Contains(strings.ToLower(n.Text), "password") {
+		t.Fatalf("notice: %q", n.Text)
+	}
+}
+
+func TestChangeEmailNeedsOldAndNew(t *testing.T) {
+	clock := khtest.NewClock()
+	env := khtest.Start(t, khtest.FastHash, khtest.WithClock(clock))
+	u := signUpIn(t, env, "old@example.com")
+	oldCode := sendEmail(t, env, "old@example.com", "CHANNEL_UPDATE_EMAIL")
+	newCode := sendEmail(t, env, "new@example.com", "CHANNEL_UPDATE_EMAIL")
+	// Without the old address's proof: refused.
+	if r := u.post("/api/v3/verify-update-email-request", map[string]any{"verifyMethod": "EMAIL_PASSCODE",
+		"emailPassCodePayload": map[string]any{"newEmail": "new@example.com", "newEmailPassCode": newCode}}); r.StatusCode != 400 {
+		t.Fatalf("change without old proof: %s", r.Raw)
+	}
+	v := u.post("/api/v3/verify-update-email-request", map[string]any{"verifyMethod": "EMAIL_PASSCODE",
+		"emailPassCodePayload": map[string]any{"newEmail": "new@example.com", "newEmailPassCode": newCode,
+			"oldEmail": "old@example.com", "oldEmailPassCode": oldCode}}).MustOK(t)
+	tok := v.Str("updateEmailToken")
+	// Another user cannot spend it.
+	other := signUpIn(t, env, "someone@example.com")
+	if r := other.post("/api/v3/update-email", map[string]any{"updateEmailToken": tok}); r.StatusCode != 400 {
+		t.Fatalf("another user spent the token: %s", r.Raw)
+	}
+	u.post("/api/v3/update-email", map[string]any{"updateEmailToken": tok}).MustOK(t)
+	if r := u.post("/api/v3/update-email", map[string]any{"updateEmailToken": tok}); r.StatusCode != 400 {
+		t.Fatalf("token spent twice: %s", r.Raw)
+	}
+	if p := u.profile().MustOK(t); p.Str("email") != "new@example.com" {
+		t.Fatalf("email not changed: %s", p.Raw)
+	}
+	if n := env.Mail.WaitFor(t, "old@example.com", 10*time.Second); n.Code() != "" || !strings.Contains(strings.ToLower(n.Text), "email") {
+		t.Fatalf("old address not notified: %q", n.Text)
+	}
+	env.SignIn("new@example.com", oldPW).MustOK(t)
+	if r := env.SignIn("old@example.com", oldPW); r.StatusCode != 401 {
+		t.Fatalf("old email still signs in: %s", r.Raw)
+	}
+}
+
+func TestChangePhone(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	if _, err := env.Server.Accounts.CreateUser(t.Context(), "", "13700137000", "", oldPW); err != nil {
+		t.Fatal(err)
+	}
+	r := env.Post("/api/v3/signin", map[string]any{"connection": "PASSWORD",
+		"passwordPayload": map[string]any{"phone": "13700137000", "password": oldPW}}).MustOK(t)
+	u := signedIn{env: env, access: r.Str("access_token")}
+	oldCode := sendSMS(t, env, "13700137000", "CHANNEL_UNBIND_PHONE")
+	newCode := sendSMS(t, env, "13600136000", "CHANNEL_BIND_PHONE")
+	v := u.post("/api/v3/verify-update-phone-request", map[string]any{"verifyMethod": "PHONE_PASSCODE",
+		"phonePassCodePayload": map[string]any{"newPhoneNumber": "13600136000", "newPhonePassCode": newCode,
+			"oldPhoneNumber": "13700137000", "oldPhonePassCode": oldCode}}).MustOK(t)
+	u.post("/api/v3/update-phone", map[string]any{"updatePhoneToken": v.Str("updatePhoneToken")}).MustOK(t)
+	if p := u.profile().MustOK(t); p.Str("phone") != "13600136000" {
+		t.Fatalf("phone not changed: %s", p.Raw)
+	}
+	if n := env.SMS.WaitFor(t, "13700137000", 10*time.Second); n.Code != "" {
+		t.Fatalf("old number not notified: %+v", n)
+	}
+}
+
+func TestDeleteAccount(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	u := signUpIn(t, env, "gone@example.com")
+	if r := u.post("/api/v3/verify-delete-account-request", map[string]any{"verifyMethod": "PASSWORD",
+		"passwordPayload": map[string]any{"password": "wrong password x"}}); r.StatusCode != 400 {
+		t.Fatalf("wrong password: %s", r.Raw)
+	}
+	v := u.post("/api/v3/verify-delete-account-request", map[string]any{"verifyMethod": "PASSWORD",
+		"passwordPayload": map[string]any{"password": oldPW}}).MustOK(t)
+	u.post("/api/v3/delete-account", map[string]any{"deleteAccountToken": v.Str("deleteAccountToken")}).MustOK(t)
+	if r := u.profile(); r.StatusCode != 401 {
+		t.Fatalf("deleted account's session lives: %s", r.Raw)
+	}
+	if r := env.SignIn("gone@example.com", oldPW); r.StatusCode != 401 {
+		t.Fatalf("deleted account signs in: %s", r.Raw)
+	}
+	if code := refreshStatus(t, env, u.rt); code != 400 {
+		t.Fatalf("deleted account's refresh token: HTTP %d", code)
+	}
+	env.SignUp("gone@example.com", newPW) // the address is free again
+	// By email code too.
+	w := signUpIn(t, env, "gone2@example.com")
+	code := sendEmail(t, env, "gone2@example.com", "CHANNEL_DELETE_ACCOUNT")
+	v = w.post("/api/v3/verify-delete-account-request", map[string]any{"verifyMethod": "EMAIL_PASSCODE",
+		"emailPassCodePayload": map[string]any{"passCode": code}}).MustOK(t)
+	w.post("/api/v3/delete-account", map[string]any{"deleteAccountToken": v.Str("deleteAccountToken")}).MustOK(t)
+}
+
+func TestTokensRefreshIntrospectRevoke(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	u := signUpIn(t, env, "tok@example.com")
+	form := func(path string, vals url.Values) (int, map[string]any) {
+		vals.Set("client_id", env.AppID)
+		vals.Set("client_secret", env.AppSecret)
+		resp, err := http.PostForm(env.URL+path, vals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		return resp.StatusCode, m
+	}
+	code, m := form("/oidc/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {u.rt}})
+	if code != 200 || m["refresh_token"] == u.rt || m["access_token"] == nil {
+		t.Fatalf("refresh: %d %v", code, m)
+	}
+	newAccess, newRT := m["access_token"].(string), m["refresh_token"].(string)
+	// Replaying the rotated token ends the whole session.
+	if code, m := form("/oidc/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {u.rt}}); code != 400 || m["error"] != "invalid_grant" {
+		t.Fatalf("replay: %d %v", code, m)
+	}
+	if code, _ := form("/oidc/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {newRT}}); code != 400 {
+		t.Fatalf("session survived a replayed refresh token: %d", code)
+	}
+	if _, m := form("/oidc/token/introspection", url.Values{"token": {newAccess}}); m["active"] != false {
+		t.Fatalf("introspect after replay: %v", m)
+	}
+	v := signUpIn(t, env, "tok2@example.com")
+	if _, m := form("/oidc/token/introspection", url.Values{"token": {v.access}}); m["active"] != true || m["sub"] == nil {
+		t.Fatalf("introspect: %v", m)
+	}
+	if code, _ := form("/oidc/token/revocation", url.Values{"token": {v.access}}); code != 200 {
+		t.Fatalf("revoke: %d", code)
+	}
+	if _, m := form("/oidc/token/introspection", url.Values{"token": {v.access}}); m["active"] != false {
+		t.Fatalf("introspect after revoke: %v", m)
+	}
+	// Wrong client secret.
+	resp, err := http.PostForm(env.URL+"/oidc/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {v.rt},
+		"client_id": {env.AppID}, "client_secret": {"wrong"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("wrong client secret: %d", resp.StatusCode)
+	}
+	// Discovery agrees with the JWKS and the issuer.
+	var disc map[string]any
+	getJSON(t, env.URL+"/oidc/.well-known/openid-configuration", &disc)
+	if disc["issuer"] != env.Config.Issuer() || disc["jwks_uri"] != env.URL+"/oidc/.well-known/jwks.json" {
+		t.Fatalf("discovery: %v", disc)
+	}
+	var jwks struct{ Keys []map[string]any }
+	getJSON(t, disc["jwks_uri"].(string), &jwks)
+	if len(jwks.Keys) != 1 || jwks.Keys[0]["kid"] == "" || jwks.Keys[0]["alg"] != "RS256" {
+		t.Fatalf("jwks: %v", jwks)
+	}
+}
+
+func TestLogoutEndsSessionAndRedirectsOnlyHome(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	u := signUpIn(t, env, "bye@example.com")
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(q url.Values) *http.Response {
+		resp, err := noRedirect.Get(env.URL + "/oidc/session/end?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := get(url.Values{"post_logout_redirect_uri": {"https://evil.example/"}}); resp.StatusCode == http.StatusFound {
+		t.Fatalf("open redirect to %s", resp.Header.Get("Location"))
+	}
+	resp := get(url.Values{"id_token_hint": {u.idt}, "post_logout_redirect_uri": {env.URL + "/bye"}, "state": {"s1"}})
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != env.URL+"/bye?state=s1" {
+		t.Fatalf("logout redirect: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if r := u.profile(); r.StatusCode != 401 {
+		t.Fatalf("session survived logout: %s", r.Raw)
+	}
+}
+
+func getJSON(t *testing.T, u string, v any) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,158 @@
+// Package postgres opens Keyhaven's shared store: a PostgreSQL database
+// through github.com/jackc/pgx/v5 (database/sql driver), migrated at open
+// under an advisory lock so replicas starting together migrate once.
+//
+// The SQL itself lives in package sqldb and is the same for SQLite; this
+// package supplies the dialect, the pool and the migrations.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/keyhaven/keyhaven/internal/store/sqldb"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Dialect is PostgreSQL's flavour of the shared SQL.
+var Dialect = sqldb.Dialect{
+	Name:       "postgres",
+	Numbered:   true,
+	SkipLocked: " FOR UPDATE SKIP LOCKED",
+	IsUniqueViolation: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && e.Code == "23505" // unique_violation
+	},
+}
+
+// migrationLock is the pg_advisory_lock key every Keyhaven replica takes
+// while it migrates ("keyhaven" in ASCII, as a bigint).
+const migrationLock int64 = 0x6b6579686176656e
+
+// Migrations returns the embedded migrations.
+func Migrations() ([]sqldb.Migration, error) {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return sqldb.LoadMigrations(sub)
+}
+
+// Store is the PostgreSQL store.
+type Store struct {
+	*sqldb.DB
+	pool *sql.DB
+}
+
+// Open connects to the database at rawURL (postgres://...), with a pool of
+// at most maxConns connections, and applies pending migrations under an
+// advisory lock. ctx bounds the whole start-up: connecting, waiting for
+// another replica's migration and migrating; its deadline also becomes the
+// timeout of every later connection attempt, unless the URL sets
+// connect_timeout itself. Errors never contain the URL's password.
+func Open(ctx context.Context, rawURL string, maxConns int) (*Store, error) {
+	red := newRedactor(rawURL)
+	cfg, err := pgx.ParseConfig(rawURL)
+	if err != nil {
+		return nil, red.wrap("postgres: parse URL", err)
+	}
+	if cfg.ConnectTimeout == 0 {
+		if dl, ok := ctx.Deadline(); ok {
+			cfg.ConnectTimeout = time.Until(dl)
+		}
+	}
+	if maxConns < 1 {
+		maxConns = 1
+	}
+	pool := stdlib.OpenDB(*cfg)
+	pool.SetMaxOpenConns(maxConns)
+	pool.SetMaxIdleConns(maxConns)
+	// Recycle connections now and then so a failover or a load balancer in
+	// front of the database spreads them again.
+	pool.SetConnMaxLifetime(30 * time.Minute)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, red.wrap("postgres", err)
+	}
+	return &Store{DB: sqldb.New(pool, pool, Dialect), pool: pool}, nil
+}
+
+// migrate applies pending migrations on one connection that holds the
+// advisory lock, so concurrent starters wait and then find nothing to do.
+func migrate(ctx context.Context, pool *sql.DB) error {
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLock); err != nil {
+		return fmt.Errorf("take migration lock: %w", err)
+	}
+	migs, err := Migrations()
+	if err == nil {
+		_, err = sqldb.Migrate(ctx, conn, Dialect, migs, time.Now())
+	}
+	// Unlock even if ctx has ended: the connection goes back to the pool and
+	// must not keep the lock. (A lost connection drops it by itself.)
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, uerr := conn.ExecContext(uctx, "SELECT pg_advisory_unlock($1)", migrationLock); uerr != nil {
+		// Poison the connection so the pool discards it with its lock.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		err = errors.Join(err, fmt.Errorf("release migration lock: %w", uerr))
+	}
+	return err
+}
+
+// MigrationStatus lists the embedded migrations and when each was applied.
+func (s *Store) MigrationStatus(ctx context.Context) ([]sqldb.MigrationState, error) {
+	migs, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	return sqldb.Status(ctx, s.pool, Dialect, migs)
+}
+
+// redactor keeps a URL's password out of error messages: pgx redacts what
+// it recognises, and this catches the rest.
+type redactor struct{ secrets []string }
+
+func newRedactor(rawURL string) redactor {
+	var r redactor
+	if u, err := url.Parse(rawURL); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			r.secrets = append(r.secrets, pw, url.QueryEscape(pw), url.PathEscape(pw))
+		}
+	}
+	return r
+}
+
+// wrap returns "prefix: err" on one line, with every secret replaced; it
+// keeps err's chain only when nothing had to be replaced.
+func (r redactor) wrap(prefix string, err error) error {
+	msg := err.Error()
+	clean := msg
+	for _, s := range r.secrets {
+		clean = strings.ReplaceAll(clean, s, "xxxxx")
+	}
+	clean = strings.ReplaceAll(strings.ReplaceAll(clean, "\r", " "), "\n", " ")
+	if clean == msg {
+		return fmt.Errorf("%s: %w", prefix, err)
+	}
+	return fmt.Errorf("%s: %s", prefix, clean)
+}
