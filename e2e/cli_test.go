@@ -1,0 +1,71 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, env []string, args ...string) (string, string, error) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = env
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+func TestCLIAdminCommandsPrintJSON(t *testing.T) {
+	env := []string{"KEYHAVEN_DATABASE_URL=sqlite://" + filepath.Join(t.TempDir(), "cli.db"), "KEYHAVEN_LOG_LEVEL=error"}
+	out, stderr, err := runCLI(t, env, "app", "create", "--name", "Shop")
+	if err != nil {
+		t.Fatalf("app create: %v %s", err, stderr)
+	}
+	var app map[string]string
+	if err := json.Unmarshal([]byte(out), &app); err != nil || app["appId"] == "" || len(app["appSecret"]) < 32 || app["name"] != "Shop" {
+		t.Fatalf("app create output: %q (%v)", out, err)
+	}
+	out, stderr, err = runCLI(t, env, "user", "create", "--email", "cli@example.com", "--password", "a fine passphrase 9")
+	if err != nil {
+		t.Fatalf("user create: %v %s", err, stderr)
+	}
+	var user map[string]string
+	if err := json.Unmarshal([]byte(out), &user); err != nil || user["userId"] == "" || user["email"] != "cli@example.com" {
+		t.Fatalf("user create output: %q (%v)", out, err)
+	}
+	// The policy applies here too, and the refusal is one clear line.
+	_, stderr, err = runCLI(t, env, "user", "create", "--email", "weak@example.com", "--password", "password")
+	if err == nil || !strings.Contains(stderr, "password") {
+		t.Fatalf("weak password accepted: %v %q", err, stderr)
+	}
+	out, _, err = runCLI(t, env, "migrate", "status")
+	if err != nil || !strings.Contains(out, `"version": 1`) || !strings.Contains(out, "appliedAt") {
+		t.Fatalf("migrate status: %v %q", err, out)
+	}
+}
+
+func TestCLIBadConfigNamesTheSetting(t *testing.T) {
+	for _, c := range []struct {
+		env, want string
+	}{
+		{"KEYHAVEN_RATE_LIMIT_PER_IP=lots", "KEYHAVEN_RATE_LIMIT_PER_IP"},
+		{"KEYHAVEN_DATABASE_URL=mysql://root:hunter2@db/x", "KEYHAVEN_DATABASE_URL"},
+		{"KEYHAVEN_PASSWORD_HASH=md5", "KEYHAVEN_PASSWORD_HASH"},
+		{"KEYHAVEN_CODE_TTL=1h", "KEYHAVEN_CODE_TTL"},
+		{"KEYHAVEN_SMTP_URL=smtp://u:hunter2@mail:25?tls=maybe", "KEYHAVEN_SMTP_URL"},
+	} {
+		env := []string{"KEYHAVEN_DATABASE_URL=sqlite://" + filepath.Join(t.TempDir(), "bad.db"), c.env, "KEYHAVEN_LISTEN=127.0.0.1:0"}
+		_, stderr, err := runCLI(t, env, "serve")
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if err == nil || !strings.Contains(lines[len(lines)-1], c.want) || strings.Contains(stderr, "hunter2") {
+			t.Errorf("%s: exit %v, stderr %q", c.env, err, stderr)
+		}
+	}
+	_, stderr, err := runCLI(t, nil, "serve", "--listen", "nonsense")
+	if err == nil || !strings.Contains(stderr, "KEYHAVEN_LISTEN") && !strings.Contains(stderr, "--listen") {
+		t.Errorf("bad flag: %v %q", err, stderr)
+	}
+}

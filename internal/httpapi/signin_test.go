@@ -1,0 +1,86 @@
+package httpapi_test
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/testkit/khtest"
+)
+
+func TestSignUpAndSignInByCode(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	code := sendEmail(t, env, "coder@example.com", "CHANNEL_REGISTER")
+	r := env.Post("/api/v3/signup", map[string]any{"connection": "PASSCODE",
+		"passCodePayload": map[string]any{"email": "coder@example.com", "passCode": code}}).MustOK(t)
+	if r.Data["emailVerified"] != true {
+		t.Fatalf("code sign-up: %s", r.Raw)
+	}
+	// The same address again: refused, and the code is not the reason.
+	if r := env.Post("/api/v3/signup", map[string]any{"connection": "PASSWORD",
+		"passwordPayload": map[string]any{"email": "CODER@example.com", "password": oldPW}}); r.StatusCode != 409 {
+		t.Fatalf("duplicate sign-up: %s", r.Raw)
+	}
+	login := sendEmail(t, env, "coder@example.com", "CHANNEL_LOGIN")
+	env.Post("/api/v3/signin", map[string]any{"connection": "PASSCODE",
+		"passCodePayload": map[string]any{"email": "coder@example.com", "passCode": login}}).MustOK(t)
+	// Phone sign-up with a password for later.
+	sms := sendSMS(t, env, "13500135000", "CHANNEL_REGISTER")
+	env.Post("/api/v3/signup", map[string]any{"connection": "PASSCODE",
+		"passCodePayload": map[string]any{"phone": "13500135000", "passCode": sms},
+		"options":         map[string]any{"passwordForPhonePassCode": oldPW}}).MustOK(t)
+	env.Post("/api/v3/signin", map[string]any{"connection": "PASSWORD",
+		"passwordPayload": map[string]any{"account": "13500135000", "password": oldPW}}).MustOK(t)
+}
+
+func TestClientAuthentication(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	env.SignUp("client@example.com", oldPW)
+	body := func(extra map[string]any) map[string]any {
+		b := map[string]any{"connection": "PASSWORD", "passwordPayload": map[string]any{"email": "client@example.com", "password": oldPW}}
+		for k, v := range extra {
+			b[k] = v
+		}
+		return b
+	}
+	env.Post("/api/v3/signin", body(map[string]any{"client_id": env.AppID, "client_secret": env.AppSecret})).MustOK(t)
+	if r := env.Post("/api/v3/signin", body(map[string]any{"client_id": env.AppID, "client_secret": "wrong"})); r.StatusCode != 401 || r.APICode != 40102 {
+		t.Fatalf("post with wrong secret: %s", r.Raw)
+	}
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(env.AppID+":"+env.AppSecret))
+	env.Post("/api/v3/signin", body(nil), "Authorization", basic).MustOK(t)
+	bad := "Basic " + base64.StdEncoding.EncodeToString([]byte(env.AppID+":nope"))
+	if r := env.Post("/api/v3/signin", body(nil), "Authorization", bad); r.StatusCode != 401 {
+		t.Fatalf("basic with wrong secret: %s", r.Raw)
+	}
+	// Unknown account and wrong password: one answer.
+	a := env.SignIn("nobody@example.com", oldPW)
+	b := env.SignIn("client@example.com", "not the password")
+	if a.StatusCode != 401 || a.Message != b.Message || a.APICode != b.APICode {
+		t.Fatalf("answers differ: %s / %s", a.Raw, b.Raw)
+	}
+}
+
+// Mail in the reader's language, and a slow mail server never slows the API.
+func TestMailLanguageAndSlowServer(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	env.SignUp("zh@example.com", oldPW)
+	env.Post("/api/v3/send-email", map[string]any{"email": "zh@example.com", "channel": "CHANNEL_RESET_PASSWORD"},
+		"Accept-Language", "zh-CN,zh;q=0.9").MustOK(t)
+	m := env.Mail.WaitFor(t, "zh@example.com", 10*time.Second)
+	if !strings.Contains(m.Text, "密码") || m.HTML == "" || m.Code() == "" {
+		t.Fatalf("not a Chinese text+HTML mail: %q", m.Text)
+	}
+	env.SignUp("slow@example.com", oldPW)
+	env.Mail.SetDelay(3 * time.Second)
+	start := time.Now()
+	env.Post("/api/v3/send-email", map[string]any{"email": "slow@example.com", "channel": "CHANNEL_RESET_PASSWORD"},
+		"x-authing-lang", "en-US").MustOK(t)
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("send-email took %s behind a slow mail server", d)
+	}
+	if m := env.Mail.WaitFor(t, "slow@example.com", 15*time.Second); !strings.Contains(m.Text, "password") {
+		t.Fatalf("English mail: %q", m.Text)
+	}
+}
