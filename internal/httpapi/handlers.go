@@ -136,7 +136,7 @@ func (s *Server) handleResetPassword(w http.ResponseWriter, r *http.Request) err
 	if err := s.recovery.Reset(r.Context(), in.Password, in.PasswordEncryptType, in.PasswordResetToken, lang(r)); err != nil {
 		return err
 	}
-	return writeOK(w, map[string]bool{"success": true})
+	return writeOK(w, success)
 }
 
 // handleSignUp serves POST /api/v3/signup (SignUpDto → UserSingleRespDto).

@@ -6,6 +6,7 @@ import (
 
 	"github.com/keyhaven/keyhaven/internal/account"
 	"github.com/keyhaven/keyhaven/internal/apierr"
+	"github.com/keyhaven/keyhaven/internal/session"
 )
 
 // Wire types of the user-information module (authing-node-sdk dist/models).
@@ -132,36 +133,65 @@ type DeleteAccounDto struct {
 // user's access token; codes and passwords are limited per IP like the
 // other credential endpoints.
 func (s *Server) routesUser(api func(string, bool, func(http.ResponseWriter, *http.Request) error)) {
-	api("POST /api/v3/update-profile", false, s.handleUpdateProfile)
-	api("POST /api/v3/bind-email", true, s.handleBindEmail)
-	api("POST /api/v3/unbind-email", true, s.handleUnbindEmail)
-	api("POST /api/v3/bind-phone", true, s.handleBindPhone)
-	api("POST /api/v3/unbind-phone", true, s.handleUnbindPhone)
+	api("POST /api/v3/update-profile", false, forUser(s, s.updateProfile))
+	api("POST /api/v3/bind-email", true, forUser(s, func(r *http.Request, p session.Principal, in *BindEmailDto) (any, error) {
+		return nil, s.accounts.BindEmail(r.Context(), p, in.Email, in.PassCode, lang(r))
+	}))
+	api("POST /api/v3/unbind-email", true, forUser(s, func(r *http.Request, p session.Principal, in *UnbindEmailDto) (any, error) {
+		return nil, s.accounts.UnbindEmail(r.Context(), p, in.PassCode, lang(r))
+	}))
+	api("POST /api/v3/bind-phone", true, forUser(s, func(r *http.Request, p session.Principal, in *BindPhoneDto) (any, error) {
+		return nil, s.accounts.BindPhone(r.Context(), p, in.PhoneNumber, in.PhoneCountryCode, in.PassCode, lang(r))
+	}))
+	api("POST /api/v3/unbind-phone", true, forUser(s, func(r *http.Request, p session.Principal, in *UnbindEmailDto) (any, error) {
+		return nil, s.accounts.UnbindPhone(r.Context(), p, in.PassCode, lang(r)) // UnbindPhoneDto has the same one field
+	}))
 	api("GET /api/v3/get-security-info", false, s.handleSecurityInfo)
-	api("POST /api/v3/update-password", true, s.handleUpdatePassword)
-	api("POST /api/v3/verify-update-email-request", true, s.handleVerifyUpdateEmail)
-	api("POST /api/v3/update-email", true, s.handleUpdateEmail)
-	api("POST /api/v3/verify-update-phone-request", true, s.handleVerifyUpdatePhone)
-	api("POST /api/v3/update-phone", true, s.handleUpdatePhone)
-	api("POST /api/v3/verify-delete-account-request", true, s.handleVerifyDeleteAccount)
-	api("POST /api/v3/delete-account", true, s.handleDeleteAccount)
+	api("POST /api/v3/update-password", true, forUser(s, s.updatePassword))
+	api("POST /api/v3/verify-update-email-request", true, forUser(s, s.verifyUpdateEmail))
+	api("POST /api/v3/update-email", true, forUser(s, func(r *http.Request, p session.Principal, in *UpdateEmailDto) (any, error) {
+		return success, s.accounts.UpdateEmail(r.Context(), p, in.UpdateEmailToken, lang(r))
+	}))
+	api("POST /api/v3/verify-update-phone-request", true, forUser(s, s.verifyUpdatePhone))
+	api("POST /api/v3/update-phone", true, forUser(s, func(r *http.Request, p session.Principal, in *UpdatePhoneDto) (any, error) {
+		return success, s.accounts.UpdatePhone(r.Context(), p, in.UpdatePhoneToken, lang(r))
+	}))
+	api("POST /api/v3/verify-delete-account-request", true, forUser(s, s.verifyDeleteAccount))
+	api("POST /api/v3/delete-account", true, forUser(s, func(r *http.Request, p session.Principal, in *DeleteAccounDto) (any, error) {
+		return success, s.accounts.DeleteAccount(r.Context(), p, in.DeleteAccountToken, lang(r))
+	}))
 }
 
-// handleUpdateProfile serves POST /api/v3/update-profile (→ UserSingleRespDto).
-func (s *Server) handleUpdateProfile(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
-	if err != nil {
-		return err
+// success is IsSuccessDto's data.
+var success = map[string]bool{"success": true}
+
+// forUser adapts a handler of the signed-in user: it authenticates the
+// access token, decodes the body into a T and writes what fn returns.
+func forUser[T any](s *Server, fn func(r *http.Request, p session.Principal, in *T) (any, error)) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p, err := s.principal(r)
+		if err != nil {
+			return err
+		}
+		in := new(T)
+		if err := decode(r, in); err != nil {
+			return err
+		}
+		out, err := fn(r, p, in)
+		if err != nil {
+			return err
+		}
+		return writeOK(w, out)
 	}
-	var in UpdateUserProfileDto
-	if err := decode(r, &in); err != nil {
-		return err
-	}
+}
+
+// updateProfile serves POST /api/v3/update-profile (→ UserSingleRespDto).
+func (s *Server) updateProfile(r *http.Request, p session.Principal, in *UpdateUserProfileDto) (any, error) {
 	if in.Gender != nil {
 		switch *in.Gender {
 		case "M", "F", "U":
 		default:
-			return apierr.BadRequest("gender", "must be one of M, F, U")
+			return nil, apierr.BadRequest("gender", "must be one of M, F, U")
 		}
 	}
 	u, err := s.accounts.UpdateProfile(r.Context(), p, account.ProfileUpdate{Name: in.Name, Nickname: in.Nickname,
@@ -169,73 +199,9 @@ func (s *Server) handleUpdateProfile(w http.ResponseWriter, r *http.Request) err
 		City: in.City, Address: in.Address, StreetAddress: in.StreetAddress, PostalCode: in.PostalCode, Gender: in.Gender,
 		Username: in.Username, Company: in.Company, IdentityNumber: in.IdentityNumber, CustomData: in.CustomData})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return writeOK(w, s.userDTO(u))
-}
-
-// handleBindEmail serves POST /api/v3/bind-email (→ CommonResponseDto).
-func (s *Server) handleBindEmail(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
-	if err != nil {
-		return err
-	}
-	var in BindEmailDto
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if err := s.accounts.BindEmail(r.Context(), p, in.Email, in.PassCode, lang(r)); err != nil {
-		return err
-	}
-	return writeOK(w, nil)
-}
-
-// handleUnbindEmail serves POST /api/v3/unbind-email (→ CommonResponseDto).
-func (s *Server) handleUnbindEmail(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
-	if err != nil {
-		return err
-	}
-	var in UnbindEmailDto
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if err := s.accounts.UnbindEmail(r.Context(), p, in.PassCode, lang(r)); err != nil {
-		return err
-	}
-	return writeOK(w, nil)
-}
-
-// handleBindPhone serves POST /api/v3/bind-phone (→ CommonResponseDto).
-func (s *Server) handleBindPhone(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
-	if err != nil {
-		return err
-	}
-	var in BindPhoneDto
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if err := s.accounts.BindPhone(r.Context(), p, in.PhoneNumber, in.PhoneCountryCode, in.PassCode, lang(r)); err != nil {
-		return err
-	}
-	return writeOK(w, nil)
-}
-
-// handleUnbindPhone serves POST /api/v3/unbind-phone (→ CommonResponseDto).
-func (s *Server) handleUnbindPhone(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
-	if err != nil {
-		return err
-	}
-	var in UnbindEmailDto // UnbindPhoneDto has the same single field
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if err := s.accounts.UnbindPhone(r.Context(), p, in.PassCode, lang(r)); err != nil {
-		return err
-	}
-	return writeOK(w, nil)
+	return s.userDTO(u), nil
 }
 
 // handleSecurityInfo serves GET /api/v3/get-security-info (→ GetSecurityInfoRespDto).
@@ -251,26 +217,15 @@ func (s *Server) handleSecurityInfo(w http.ResponseWriter, r *http.Request) erro
 	return writeOK(w, si)
 }
 
-// handleUpdatePassword serves POST /api/v3/update-password (→ CommonResponseDto).
-func (s *Server) handleUpdatePassword(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
-	if err != nil {
-		return err
-	}
-	var in UpdatePasswordDto
-	if err := decode(r, &in); err != nil {
-		return err
-	}
+// updatePassword serves POST /api/v3/update-password (→ CommonResponseDto).
+func (s *Server) updatePassword(r *http.Request, p session.Principal, in *UpdatePasswordDto) (any, error) {
 	if err := encryptTypes.check("passwordEncryptType", in.PasswordEncryptType); err != nil {
-		return err
+		return nil, err
 	}
 	if in.PasswordResetToken != "" {
-		return apierr.BadRequest("passwordResetToken", "is not accepted here: use /api/v3/reset-password")
+		return nil, apierr.BadRequest("passwordResetToken", "is not accepted here: use /api/v3/reset-password")
 	}
-	if err := s.accounts.UpdatePassword(r.Context(), p, in.NewPassword, in.OldPassword, in.PasswordEncryptType, lang(r)); err != nil {
-		return err
-	}
-	return writeOK(w, nil)
+	return nil, s.accounts.UpdatePassword(r.Context(), p, in.NewPassword, in.OldPassword, in.PasswordEncryptType, lang(r))
 }
 
 type changeToken struct {
@@ -280,145 +235,73 @@ type changeToken struct {
 	TokenExpiresIn   int    `json:"tokenExpiresIn"`
 }
 
-// handleVerifyUpdateEmail serves POST /api/v3/verify-update-email-request
+// verifyUpdateEmail serves POST /api/v3/verify-update-email-request
 // (→ VerifyUpdateEmailRequestRespDto).
-func (s *Server) handleVerifyUpdateEmail(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
-	if err != nil {
-		return err
-	}
-	var in VerifyUpdateEmailRequestDto
-	if err := decode(r, &in); err != nil {
-		return err
-	}
+func (s *Server) verifyUpdateEmail(r *http.Request, p session.Principal, in *VerifyUpdateEmailRequestDto) (any, error) {
 	if in.VerifyMethod != "EMAIL_PASSCODE" {
-		return apierr.BadRequest("verifyMethod", "must be EMAIL_PASSCODE")
+		return nil, apierr.BadRequest("verifyMethod", "must be EMAIL_PASSCODE")
 	}
 	if in.EmailPassCodePayload == nil {
-		return apierr.BadRequest("emailPassCodePayload", "is required")
+		return nil, apierr.BadRequest("emailPassCodePayload", "is required")
 	}
 	e := in.EmailPassCodePayload
 	tok, ttl, err := s.accounts.VerifyEmailChange(r.Context(), p, account.EmailChange{NewEmail: e.NewEmail,
 		NewCode: e.NewEmailPassCode, OldEmail: e.OldEmail, OldCode: e.OldEmailPassCode})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return writeOK(w, changeToken{UpdateEmailToken: tok, TokenExpiresIn: ttl})
+	return changeToken{UpdateEmailToken: tok, TokenExpiresIn: ttl}, nil
 }
 
-// handleUpdateEmail serves POST /api/v3/update-email (→ IsSuccessRespDto).
-func (s *Server) handleUpdateEmail(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
-	if err != nil {
-		return err
-	}
-	var in UpdateEmailDto
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if err := s.accounts.UpdateEmail(r.Context(), p, in.UpdateEmailToken, lang(r)); err != nil {
-		return err
-	}
-	return writeOK(w, map[string]bool{"success": true})
-}
-
-// handleVerifyUpdatePhone serves POST /api/v3/verify-update-phone-request
+// verifyUpdatePhone serves POST /api/v3/verify-update-phone-request
 // (→ VerifyUpdatePhoneRequestRespDto).
-func (s *Server) handleVerifyUpdatePhone(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
-	if err != nil {
-		return err
-	}
-	var in VerifyUpdatePhoneRequestDto
-	if err := decode(r, &in); err != nil {
-		return err
-	}
+func (s *Server) verifyUpdatePhone(r *http.Request, p session.Principal, in *VerifyUpdatePhoneRequestDto) (any, error) {
 	if in.VerifyMethod != "PHONE_PASSCODE" {
-		return apierr.BadRequest("verifyMethod", "must be PHONE_PASSCODE")
+		return nil, apierr.BadRequest("verifyMethod", "must be PHONE_PASSCODE")
 	}
 	if in.PhonePassCodePayload == nil {
-		return apierr.BadRequest("phonePassCodePayload", "is required")
+		return nil, apierr.BadRequest("phonePassCodePayload", "is required")
 	}
 	q := in.PhonePassCodePayload
 	tok, ttl, err := s.accounts.VerifyPhoneChange(r.Context(), p, account.PhoneChange{NewPhone: q.NewPhoneNumber,
 		NewCountryCode: q.NewPhoneCountryCode, NewCode: q.NewPhonePassCode, OldPhone: q.OldPhoneNumber,
 		OldCountryCode: q.OldPhoneCountryCode, OldCode: q.OldPhonePassCode})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return writeOK(w, changeToken{UpdatePhoneToken: tok, TokenExpiresIn: ttl})
+	return changeToken{UpdatePhoneToken: tok, TokenExpiresIn: ttl}, nil
 }
 
-// handleUpdatePhone serves POST /api/v3/update-phone (→ IsSuccessRespDto).
-func (s *Server) handleUpdatePhone(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
-	if err != nil {
-		return err
-	}
-	var in UpdatePhoneDto
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if err := s.accounts.UpdatePhone(r.Context(), p, in.UpdatePhoneToken, lang(r)); err != nil {
-		return err
-	}
-	return writeOK(w, map[string]bool{"success": true})
-}
-
-// handleVerifyDeleteAccount serves POST /api/v3/verify-delete-account-request
+// verifyDeleteAccount serves POST /api/v3/verify-delete-account-request
 // (→ VerifyDeleteAccountRequestRespDto).
-func (s *Server) handleVerifyDeleteAccount(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
-	if err != nil {
-		return err
-	}
-	var in VerifyDeleteAccountRequestDto
-	if err := decode(r, &in); err != nil {
-		return err
-	}
+func (s *Server) verifyDeleteAccount(r *http.Request, p session.Principal, in *VerifyDeleteAccountRequestDto) (any, error) {
 	d := account.DeleteProof{Method: in.VerifyMethod}
 	switch in.VerifyMethod {
 	case "EMAIL_PASSCODE":
 		if in.EmailPassCodePayload == nil {
-			return apierr.BadRequest("emailPassCodePayload", "is required when verifyMethod is EMAIL_PASSCODE")
+			return nil, apierr.BadRequest("emailPassCodePayload", "is required when verifyMethod is EMAIL_PASSCODE")
 		}
 		d.Email, d.Code = in.EmailPassCodePayload.Email, in.EmailPassCodePayload.PassCode
 	case "PHONE_PASSCODE":
 		if in.PhonePassCodePayload == nil {
-			return apierr.BadRequest("phonePassCodePayload", "is required when verifyMethod is PHONE_PASSCODE")
+			return nil, apierr.BadRequest("phonePassCodePayload", "is required when verifyMethod is PHONE_PASSCODE")
 		}
 		q := in.PhonePassCodePayload
 		d.Phone, d.CountryCode, d.Code = q.PhoneNumber, q.PhoneCountryCode, q.PassCode
 	case "PASSWORD":
 		if in.PasswordPayload == nil {
-			return apierr.BadRequest("passwordPayload", "is required when verifyMethod is PASSWORD")
+			return nil, apierr.BadRequest("passwordPayload", "is required when verifyMethod is PASSWORD")
 		}
 		if err := encryptTypes.check("passwordPayload.passwordEncryptType", in.PasswordPayload.PasswordEncryptType); err != nil {
-			return err
+			return nil, err
 		}
 		d.Password, d.PasswordEncryptType = in.PasswordPayload.Password, in.PasswordPayload.PasswordEncryptType
 	default:
-		return apierr.BadRequest("verifyMethod", "must be EMAIL_PASSCODE, PHONE_PASSCODE or PASSWORD")
+		return nil, apierr.BadRequest("verifyMethod", "must be EMAIL_PASSCODE, PHONE_PASSCODE or PASSWORD")
 	}
 	tok, ttl, err := s.accounts.VerifyDelete(r.Context(), p, d)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return writeOK(w, changeToken{DeleteToken: tok, TokenExpiresIn: ttl})
-}
-
-// handleDeleteAccount serves POST /api/v3/delete-account (→ IsSuccessRespDto).
-func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
-	if err != nil {
-		return err
-	}
-	var in DeleteAccounDto
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if err := s.accounts.DeleteAccount(r.Context(), p, in.DeleteAccountToken, lang(r)); err != nil {
-		return err
-	}
-	return writeOK(w, map[string]bool{"success": true})
+	return changeToken{DeleteToken: tok, TokenExpiresIn: ttl}, nil
 }
