@@ -222,6 +222,8 @@ type UserDto struct {
 	Region            string          `json:"region,omitempty"`
 	UserSourceType    string          `json:"userSourceType"`
 	CustomData        json.RawMessage `json:"customData,omitempty"`
+	Identities        []any           `json:"identities,omitempty"`
+	DepartmentIDs     []string        `json:"departmentIds,omitempty"`
 }
 
 func iso(t time.Time) string {

@@ -251,7 +251,19 @@ func (s *Server) handleGetProfile(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return writeOK(w, s.userDTO(u))
+	// As GenAuth: custom data, identities and departments only when asked.
+	q := r.URL.Query()
+	d := s.userDTO(u)
+	if q.Get("withCustomData") != "true" {
+		d.CustomData = nil
+	}
+	if q.Get("withIdentities") == "true" {
+		d.Identities = []any{}
+	}
+	if q.Get("withDepartmentIds") == "true" {
+		d.DepartmentIDs = []string{}
+	}
+	return writeOK(w, d)
 }
 
 func pickLang(xAuthingLang, acceptLanguage string) string {

@@ -84,7 +84,9 @@ func New(o Options) *Server {
 	api("GET /api/v3/get-profile", false, s.handleGetProfile)
 	s.routesUser(api)
 	mux.HandleFunc("/api/v3/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, envelope{StatusCode: 404, Message: "no such endpoint: " + r.Method + " " + r.URL.Path,
+		// HTTP 200 like every envelope failure: the official SDK would
+		// throw on a 404 instead of handing its caller the statusCode.
+		writeJSON(w, http.StatusOK, envelope{StatusCode: 404, Message: "no such endpoint: " + r.Method + " " + r.URL.Path,
 			APICode: apierr.CodeNotFound, RequestID: requestID(r.Context())})
 	})
 	s.routesOIDC(mux)

@@ -59,8 +59,12 @@ func TestUpdateProfileAndSecurityInfo(t *testing.T) {
 	if r.Str("nickname") != "Prof" || r.Str("gender") != "F" || r.Str("username") != "prof1" {
 		t.Fatalf("profile: %s", r.Raw)
 	}
-	if p := u.profile().MustOK(t); p.Str("nickname") != "Prof" || p.Data["customData"].(map[string]any)["team"] != "blue" {
-		t.Fatalf("profile not stored: %s", p.Raw)
+	if p := u.profile().MustOK(t); p.Str("nickname") != "Prof" || p.Data["customData"] != nil {
+		t.Fatalf("profile not stored, or customData sent unasked: %s", p.Raw)
+	}
+	p := env.Do("GET", "/api/v3/get-profile?withCustomData=true", nil, "Authorization", u.access).MustOK(t)
+	if cd, _ := p.Data["customData"].(map[string]any); cd["team"] != "blue" {
+		t.Fatalf("customData: %s", p.Raw)
 	}
 	if r := u.post("/api/v3/update-profile", map[string]any{"username": "TakenName"}); r.StatusCode != 409 {
 		t.Fatalf("taken username: %s", r.Raw)

@@ -32,7 +32,10 @@ import (
 //
 // The keys are fetched on first use and cached for SystemInfoTTL (10 minutes
 // by default); concurrent callers share one fetch. If the server rotated its
-// keys and rejects a password as undecryptable, call
+// keys, a password encrypted with the old key is refused: sign-up,
+// reset-password and update-password answer statusCode 400 (Keyhaven apiCode
+// 40002), while sign-in answers exactly as for a wrong password (statusCode
+// 401), so that it is no decryption oracle. Then call
 // [AuthenticationClient.RefreshSystemInfo] and encrypt again.
 func (c *AuthenticationClient) EncryptPassword(ctx context.Context, password string, encryptType PasswordEncryptType) (string, error) {
 	switch encryptType {
@@ -62,8 +65,10 @@ func (c *AuthenticationClient) EncryptPassword(ctx context.Context, password str
 }
 
 // RefreshSystemInfo fetches GET /api/v3/system now and replaces the cached
-// public keys, whatever their age. Call it after the server rejected an
-// encrypted password, in case its keys changed.
+// public keys, whatever their age. Call it after the server refused an
+// encrypted password (400 with apiCode 40002, or 401 from sign-in, which does
+// not tell an undecryptable password from a wrong one), in case its keys
+// changed.
 func (c *AuthenticationClient) RefreshSystemInfo(ctx context.Context) error {
 	if err := c.keys.lock(ctx); err != nil {
 		return err

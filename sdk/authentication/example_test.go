@@ -99,7 +99,9 @@ func ExampleError() {
 }
 
 // If the server rotated its keys, a password encrypted with the cached key
-// is rejected; refresh the keys and try once more.
+// is refused. Sign-in answers it exactly as a wrong password (statusCode
+// 401, so that it is no decryption oracle): refresh the keys and try once
+// more.
 func ExampleAuthenticationClient_RefreshSystemInfo() {
 	ctx := context.Background()
 	c, err := authentication.NewAuthenticationClient(authentication.AuthenticationClientOptions{
@@ -121,7 +123,7 @@ func ExampleAuthenticationClient_RefreshSystemInfo() {
 	}
 	res, err := signIn()
 	var apiErr *authentication.Error
-	if errors.As(err, &apiErr) && apiErr.StatusCode == 400 {
+	if errors.As(err, &apiErr) && apiErr.StatusCode == 401 {
 		if err := c.RefreshSystemInfo(ctx); err != nil {
 			log.Fatal(err)
 		}

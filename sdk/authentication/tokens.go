@@ -113,7 +113,10 @@ type LogoutParams struct {
 	// IDToken is the user's ID token, sent as id_token_hint (recommended).
 	IDToken string
 	// RedirectURI is where to go after logout; empty means
-	// AuthenticationClientOptions.LogoutRedirectURI.
+	// AuthenticationClientOptions.LogoutRedirectURI. Keyhaven redirects only
+	// to a relative path or a URL on its own origin (anything else would be
+	// an open redirect); for any other URI it ends the session and answers
+	// 200 "You are signed out." instead.
 	RedirectURI string
 	// State is passed back to RedirectURI; it is only sent with one.
 	State string
