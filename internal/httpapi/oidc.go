@@ -112,6 +112,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	ts, err := s.sessions.Refresh(r.Context(), app.ID, rt, form.Get("scope"), func(userID string) (session.Claims, error) {
 		return s.accounts.SessionClaims(r.Context(), userID)
 	})
+	if errors.Is(err, session.ErrInvalidScope) {
+		oauthError(w, http.StatusBadRequest, "invalid_scope", "scope asks for more than was granted at sign-in")
+		return
+	}
 	if errors.Is(err, session.ErrInvalidGrant) {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "refresh token is invalid, expired or already used")
 		return

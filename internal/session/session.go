@@ -121,7 +121,7 @@ func (s *Service) Start(ctx context.Context, userID, appID, scope string, c Clai
 		scope = DefaultScope
 	}
 	now := s.now()
-	sess := store.Session{ID: NewID(), UserID: userID, AppID: appID, CreatedAt: now, ExpiresAt: now.Add(s.refreshTTL)}
+	sess := store.Session{ID: NewID(), UserID: userID, AppID: appID, Scope: scope, CreatedAt: now, ExpiresAt: now.Add(s.refreshTTL)}
 	refresh := newSecret()
 	rt := store.RefreshToken{TokenHash: s.hashRefresh(refresh), SessionID: sess.ID, UserID: userID, CreatedAt: now, ExpiresAt: sess.ExpiresAt}
 	if err := s.st.CreateSession(ctx, sess, &rt); err != nil {
@@ -194,10 +194,50 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 // ErrInvalidGrant is the OAuth answer to a bad refresh token.
 var ErrInvalidGrant = errors.New("invalid_grant")
 
+// ErrInvalidScope answers a refresh asking for more than was granted.
+var ErrInvalidScope = errors.New("invalid_scope")
+
+// narrow returns the scope a refresh gets: the granted one, or the requested
+// subset of it (RFC 6749 §6: never more than the original grant).
+func narrow(granted, requested string) (string, error) {
+	if granted == "" {
+		granted = DefaultScope
+	}
+	if strings.TrimSpace(requested) == "" {
+		return granted, nil
+	}
+	have := map[string]bool{}
+	for _, s := range strings.Fields(granted) {
+		have[s] = true
+	}
+	for _, s := range strings.Fields(requested) {
+		if !have[s] {
+			return "", ErrInvalidScope
+		}
+	}
+	return strings.Join(strings.Fields(requested), " "), nil
+}
+
 // Refresh rotates a refresh token: the old one stops working, a replayed
 // old one ends the session (RFC 9700 §4.14.2).
 func (s *Service) Refresh(ctx context.Context, appID, raw, scope string, claims func(userID string) (Claims, error)) (TokenSet, error) {
 	now := s.now()
+	// Check client and scope before the rotation uses the token up.
+	rt, err := s.st.GetRefreshToken(ctx, s.hashRefresh(raw), now)
+	if err == nil {
+		var cur store.Session
+		if cur, err = s.st.GetSession(ctx, rt.SessionID); err == nil {
+			if cur.AppID != appID {
+				return TokenSet{}, ErrInvalidGrant
+			}
+			if scope, err = narrow(cur.Scope, scope); err != nil {
+				return TokenSet{}, err
+			}
+		}
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return TokenSet{}, fmt.Errorf("session: refresh: %w", err)
+	}
 	next := newSecret()
 	sess, err := s.st.RotateRefreshToken(ctx, s.hashRefresh(raw), store.RefreshToken{
 		TokenHash: s.hashRefresh(next), CreatedAt: now, ExpiresAt: now.Add(s.refreshTTL)}, now)
@@ -208,8 +248,10 @@ func (s *Service) Refresh(ctx context.Context, appID, raw, scope string, claims 
 		return TokenSet{}, fmt.Errorf("session: refresh: %w", err)
 	}
 	if sess.AppID != appID {
-		_ = s.st.RevokeSession(ctx, sess.ID, now)
 		return TokenSet{}, ErrInvalidGrant
+	}
+	if scope == "" {
+		scope = sess.Scope
 	}
 	c, err := claims(sess.UserID)
 	if err != nil {
@@ -233,10 +275,32 @@ type Introspection struct {
 	TokenType string `json:"token_type,omitempty"`
 }
 
-// Introspect reports whether an access token is live, for appID only.
+// liveRefresh returns the live session behind a refresh token of appID.
+func (s *Service) liveRefresh(ctx context.Context, appID, raw string) (store.RefreshToken, store.Session, bool) {
+	now := s.now()
+	rt, err := s.st.GetRefreshToken(ctx, s.hashRefresh(raw), now)
+	if err != nil {
+		return rt, store.Session{}, false
+	}
+	sess, err := s.st.GetSession(ctx, rt.SessionID)
+	if err != nil || sess.AppID != appID || !sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(now) {
+		return rt, sess, false
+	}
+	return rt, sess, true
+}
+
+// Introspect reports whether an access or refresh token is live, for appID only.
 func (s *Service) Introspect(ctx context.Context, appID, raw string) Introspection {
 	var c AccessClaims
-	if err := s.signer.Verify(raw, s.now(), &c); err != nil || c.AppID != appID {
+	if err := s.signer.Verify(raw, s.now(), &c); err != nil {
+		rt, sess, ok := s.liveRefresh(ctx, appID, raw)
+		if !ok {
+			return Introspection{}
+		}
+		return Introspection{Active: true, Scope: sess.Scope, ClientID: sess.AppID, Sub: sess.UserID,
+			Exp: rt.ExpiresAt.Unix(), Iat: rt.CreatedAt.Unix(), Iss: s.signer.Issuer(), TokenType: "refresh_token"}
+	}
+	if c.AppID != appID {
 		return Introspection{}
 	}
 	if _, err := s.Authenticate(ctx, raw); err != nil {
@@ -257,10 +321,9 @@ func (s *Service) Revoke(ctx context.Context, appID, raw string) error {
 		}
 		return s.st.RevokeSession(ctx, c.SessionID, now)
 	}
-	// A refresh token: rotate it into nothing by revoking its session.
-	sess, err := s.st.RotateRefreshToken(ctx, s.hashRefresh(raw), store.RefreshToken{
-		TokenHash: s.hashRefresh(newSecret()), CreatedAt: now, ExpiresAt: now}, now)
-	if err != nil || sess.AppID != appID {
+	// A refresh token: end its session, if it is this app's (RFC 7009 §2.1).
+	_, sess, ok := s.liveRefresh(ctx, appID, raw)
+	if !ok {
 		return nil
 	}
 	return s.st.RevokeSession(ctx, sess.ID, now)

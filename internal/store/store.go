@@ -90,6 +90,7 @@ type Session struct {
 	ID        string
 	UserID    string
 	AppID     string
+	Scope     string // granted at sign-in; a refresh may narrow it, never widen it
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	RevokedAt time.Time // zero while live
@@ -206,6 +207,9 @@ type Sessions interface {
 	// RevokeOtherSessions ends every session of a user but keep (after a
 	// password change the session that made it stays).
 	RevokeOtherSessions(ctx context.Context, userID, keep string, now time.Time) error
+	// GetRefreshToken returns a live (unused, unexpired at now) refresh
+	// token without using it; ErrNotFound otherwise.
+	GetRefreshToken(ctx context.Context, hash []byte, now time.Time) (RefreshToken, error)
 	// RotateRefreshToken claims oldHash (unused, unexpired, live session) and
 	// stores next in its place, in one transaction; ErrNotFound otherwise.
 	// Presenting an already-rotated token revokes its whole session (theft).

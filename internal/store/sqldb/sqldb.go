@@ -464,8 +464,8 @@ func (db *DB) ResetPassword(ctx context.Context, hash []byte, newHash string, no
 func (db *DB) CreateSession(ctx context.Context, s store.Session, rt *store.RefreshToken) error {
 	return db.tx(ctx, "create session", func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, db.q(
-			"INSERT INTO sessions(id, user_id, app_id, created_at, expires_at, revoked_at) VALUES(?, ?, ?, ?, ?, 0)"),
-			s.ID, s.UserID, s.AppID, ms(s.CreatedAt), ms(s.ExpiresAt)); err != nil {
+			"INSERT INTO sessions(id, user_id, app_id, scope, created_at, expires_at, revoked_at) VALUES(?, ?, ?, ?, ?, ?, 0)"),
+			s.ID, s.UserID, s.AppID, s.Scope, ms(s.CreatedAt), ms(s.ExpiresAt)); err != nil {
 			return err
 		}
 		if rt == nil {
@@ -482,12 +482,12 @@ func (db *DB) insertRefresh(ctx context.Context, tx *sql.Tx, rt store.RefreshTok
 	return err
 }
 
-const sessionCols = "SELECT id, user_id, app_id, created_at, expires_at, revoked_at FROM sessions WHERE id = ?"
+const sessionCols = "SELECT id, user_id, app_id, scope, created_at, expires_at, revoked_at FROM sessions WHERE id = ?"
 
 func scanSession(row *sql.Row) (store.Session, error) {
 	var s store.Session
 	var c, e, r int64
-	err := row.Scan(&s.ID, &s.UserID, &s.AppID, &c, &e, &r)
+	err := row.Scan(&s.ID, &s.UserID, &s.AppID, &s.Scope, &c, &e, &r)
 	s.CreatedAt, s.ExpiresAt, s.RevokedAt = tm(c), tm(e), tm(r)
 	return s, err
 }
@@ -541,6 +541,17 @@ func (db *DB) RevokeOtherSessions(ctx context.Context, userID, keep string, now 
 	})
 }
 
+// GetRefreshToken implements store.Sessions.
+func (db *DB) GetRefreshToken(ctx context.Context, hash []byte, now time.Time) (store.RefreshToken, error) {
+	rt := store.RefreshToken{TokenHash: hash}
+	var c, e int64
+	err := db.read.QueryRowContext(ctx, db.q(
+		"SELECT session_id, user_id, created_at, expires_at FROM refresh_tokens WHERE token_hash = ? AND used_at = 0 AND expires_at > ?"),
+		hash, ms(now)).Scan(&rt.SessionID, &rt.UserID, &c, &e)
+	rt.CreatedAt, rt.ExpiresAt = tm(c), tm(e)
+	return rt, db.err("get refresh token", err)
+}
+
 // errReuse carries a detected refresh-token replay out of the transaction
 // after the session's revocation is committed.
 var errReuse = errors.New("refresh token reused")
@@ -570,8 +581,14 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, next store
 		if err != nil {
 			return err
 		}
-		if err := mustAffect(res); err != nil {
+		if n, err := res.RowsAffected(); err != nil {
 			return err
+		} else if n == 0 {
+			// A concurrent rotation claimed it between our read and this
+			// update (PostgreSQL lets both read it unused; SQLite's
+			// serialised writers see it used above): the same reuse.
+			reused = true
+			return db.revokeSession(ctx, tx, sessionID, now)
 		}
 		if s, err = scanSession(tx.QueryRowContext(ctx, db.q(sessionCols), sessionID)); err != nil {
 			return err
