@@ -4,6 +4,7 @@
 //	keyhaven app create --name N              create an application, print its id and secret
 //	keyhaven user create --email E --password P [--phone N] [--username U]
 //	keyhaven migrate up|status                apply or list database migrations
+//	keyhaven loadtest --url U --app-id A      measure a local server (docs/performance.md)
 package main
 
 import (
@@ -50,11 +51,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return userCmd(ctx, args, getenv, stdout, stderr)
 	case "migrate":
 		return migrateCmd(ctx, args, getenv, stdout, stderr)
+	case "loadtest":
+		return loadtestCmd(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "keyhaven", server.Version())
 		return nil
 	case "help":
-		fmt.Fprintln(stdout, "usage: keyhaven [serve|app create|user create|migrate up|migrate status|version] [flags]")
+		fmt.Fprintln(stdout, "usage: keyhaven [serve|app create|user create|migrate up|migrate status|loadtest|version] [flags]")
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (try: serve, app create, user create, migrate, version)", cmd)
@@ -72,7 +75,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer s.Close()
-	if s.BootstrapApp.ID != "" {
+	if s.BootstrapApp.Secret != "" {
 		// Shown once, on the terminal, never in the log.
 		fmt.Fprintf(stdout, "Created the first application. Save its secret now: it is not shown again.\n"+
 			"  app id:     %s\n  app secret: %s\n", s.BootstrapApp.ID, s.BootstrapApp.Secret)

@@ -393,6 +393,17 @@ func (c *Config) validate() []error {
 	if c.CodeTTL > 10*time.Minute {
 		bad("KEYHAVEN_CODE_TTL", "must be at most 10m (ASVS 2.7.2), got %s", c.CodeTTL)
 	}
+	for _, u := range []struct{ env, v string }{{"KEYHAVEN_LOGO_URL", c.LogoURL}, {"KEYHAVEN_SIGN_IN_URL", c.SignInURL}} {
+		if u.v == "" {
+			continue
+		}
+		p, err := url.Parse(u.v)
+		okScheme := err == nil && (p.Scheme == "https" || (p.Scheme == "http" && u.env == "KEYHAVEN_SIGN_IN_URL"))
+		relative := err == nil && p.Scheme == "" && p.Host == "" && strings.HasPrefix(p.Path, "/") && !strings.HasPrefix(p.Path, "//")
+		if !okScheme && !relative {
+			bad(u.env, "must be an https URL or a path starting with /, got %q", u.v)
+		}
+	}
 	if len(c.DefaultPhoneRegion) != 2 {
 		bad("KEYHAVEN_DEFAULT_PHONE_REGION", "must be a two-letter region code like CN, got %q", c.DefaultPhoneRegion)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/keyhaven/keyhaven/internal/keyring"
 	"github.com/keyhaven/keyhaven/internal/messages"
 	"github.com/keyhaven/keyhaven/internal/notify"
+	"github.com/keyhaven/keyhaven/internal/ops"
 	"github.com/keyhaven/keyhaven/internal/passcode"
 	"github.com/keyhaven/keyhaven/internal/pwhash"
 	"github.com/keyhaven/keyhaven/internal/recovery"
@@ -44,8 +45,11 @@ type Server struct {
 	Worker   *notify.Worker
 	HTTP     *httpapi.Server
 	Log      *slog.Logger
-	// BootstrapApp is the app created at this start with no credentials
-	// configured (its secret is shown once); empty otherwise.
+	// Metrics counts requests, hashing, codes and the outbox (/metrics).
+	Metrics *ops.Metrics
+	// BootstrapApp is the installation's first app when no credentials are
+	// configured; Secret is set only on the start that created it (it is
+	// shown once).
 	BootstrapApp struct{ ID, Secret string }
 }
 
@@ -98,7 +102,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Config: cfg, Store: st, Log: log}
+	s := &Server{Config: cfg, Store: st, Log: log,
+		Metrics: ops.NewMetrics(ops.Options{Outbox: st, Now: o.Now, Version: httpapi.Version, Logger: log})}
 	if err := s.bootstrap(ctx, o.Now()); err != nil {
 		st.Close()
 		return nil, err
@@ -108,10 +113,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		return nil, err
 	}
 	// A short lease: a crashed replica's claimed messages go out again soon.
-	s.Worker = notify.NewWorker(st, emailSender, smsSender, notify.WorkerOptions{Now: o.Now, Logger: log, Lease: 15 * time.Second})
+	s.Worker = notify.NewWorker(st, emailSender, smsSender, notify.WorkerOptions{Now: o.Now, Logger: log, Lease: 15 * time.Second,
+		Observer: s.Metrics})
 	wake := s.Worker.Wake
 	pw := &account.Passwords{
-		Hasher: pwhash.NewHasher(spec, cfg.HashConcurrency, nil),
+		Hasher: pwhash.NewHasher(spec, cfg.HashConcurrency, s.Metrics),
 		Policy: pwhash.Policy{MinLength: cfg.PasswordMinLength, MaxLength: 128},
 		Keys:   s.Keys.Transport,
 	}
@@ -124,7 +130,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	s.Recovery = recovery.NewService(st, s.Accounts, msgs, s.Keys.Pepper, cfg.ResetTokenTTL, o.Now, wake)
 	s.HTTP = httpapi.New(httpapi.Options{Store: st, Accounts: s.Accounts, Recovery: s.Recovery, Sessions: s.Sessions,
 		Keys: s.Keys, Logger: log, Now: o.Now, RateLimitPerIP: cfg.RateLimitPerIP, TrustedProxies: cfg.TrustedProxies,
-		Issuer: cfg.Issuer(), Extra: func(mux *http.ServeMux) {
+		Issuer: cfg.Issuer(), Observe: s.Metrics.ObserveRequest, Outcome: s.Metrics.ObserveOutcome,
+		Extra: func(mux *http.ServeMux) {
 			if o.Mount != nil {
 				o.Mount(s, mux)
 			}
@@ -183,12 +190,13 @@ func (s *Server) bootstrap(ctx context.Context, now time.Time) error {
 		return nil
 	}
 	id, secret := NewAppCredentials()
-	_, created, err := s.Store.BootstrapApp(ctx, store.App{ID: id, Name: "default", SecretHash: HashSecret(secret), CreatedAt: now})
+	app, created, err := s.Store.BootstrapApp(ctx, store.App{ID: id, Name: "default", SecretHash: HashSecret(secret), CreatedAt: now})
 	if err != nil {
 		return fmt.Errorf("bootstrap app: %w", err)
 	}
+	s.BootstrapApp.ID = app.ID
 	if created {
-		s.BootstrapApp.ID, s.BootstrapApp.Secret = id, secret
+		s.BootstrapApp.Secret = secret
 	}
 	return nil
 }
