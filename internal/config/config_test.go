@@ -1,0 +1,80 @@
+package config_test
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/config"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestPrecedenceFileEnvFlags(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "keyhaven.yaml")
+	if err := os.WriteFile(file, []byte("rate-limit-per-ip: 30\ncode-ttl: 2m\nproduct-name: FromFile\ntrusted-proxies: [10.0.0.0/8, 192.168.1.1]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("from-a-file-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load([]string{"--product-name", "FromFlag"}, env(map[string]string{
+		"KEYHAVEN_CONFIG": file, "KEYHAVEN_RATE_LIMIT_PER_IP": "45", "KEYHAVEN_PRODUCT_NAME": "FromEnv",
+		"KEYHAVEN_APP_ID": "app", "KEYHAVEN_APP_SECRET_FILE": secret,
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimitPerIP != 45 || c.CodeTTL != 2*time.Minute || c.ProductName != "FromFlag" || c.AppSecret.Reveal() != "from-a-file-0123456789" {
+		t.Fatalf("got %+v", c)
+	}
+	if len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "192.168.1.1/32" {
+		t.Fatalf("proxies %v", c.TrustedProxies)
+	}
+	if s := fmt.Sprint(c.AppSecret); s != "[redacted]" {
+		t.Fatalf("secret prints as %q", s)
+	}
+}
+
+func TestAllProblemsAtOnce(t *testing.T) {
+	_, err := config.Load(nil, env(map[string]string{
+		"KEYHAVEN_RATE_LIMIT_PER_IP": "-1", "KEYHAVEN_CODE_TTL": "20m", "KEYHAVEN_LOG_FORMAT": "xml",
+		"KEYHAVEN_DATABASE_URL": "mysql://u:hunter2@h/db", "KEYHAVEN_APP_ID": "only-id", "KEYHAVEN_LOGO_URL": "javascript:alert(1)",
+	}), io.Discard)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	msg := err.Error()
+	for _, want := range []string{"KEYHAVEN_RATE_LIMIT_PER_IP", "KEYHAVEN_CODE_TTL", "KEYHAVEN_LOG_FORMAT", "KEYHAVEN_DATABASE_URL", "KEYHAVEN_APP_ID", "KEYHAVEN_LOGO_URL"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("missing %s in:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "hunter2") {
+		t.Errorf("password printed:\n%s", msg)
+	}
+	if _, err := config.Load(nil, env(map[string]string{"KEYHAVEN_CONFIG": "/nonexistent.yaml"}), io.Discard); err == nil {
+		t.Error("missing config file accepted")
+	}
+}
+
+func TestDatabaseURLs(t *testing.T) {
+	for url, want := range map[string]string{
+		"sqlite:///var/lib/k.db":                          "sqlite /var/lib/k.db",
+		"sqlite://./data/k.db":                            "sqlite ./data/k.db",
+		"postgres://u:p@127.0.0.1:5432/k?sslmode=disable": "postgres postgres://u:p@127.0.0.1:5432/k?sslmode=disable",
+	} {
+		c := config.Default()
+		c.DatabaseURL = config.Secret(url)
+		d, src, err := c.Database()
+		if err != nil || d+" "+src != want {
+			t.Errorf("%s: %s %s %v", url, d, src, err)
+		}
+	}
+}
