@@ -71,7 +71,7 @@ func Open(ctx context.Context, rawURL string, maxConns int) (*Store, error) {
 		return nil, red.wrap("postgres: parse URL", err)
 	}
 	if cfg.ConnectTimeout == 0 {
-		if dl, ok := ctx.Deadline(); ok {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) > 0 {
 			cfg.ConnectTimeout = time.Until(dl)
 		}
 	}

@@ -1,0 +1,159 @@
+package postgres_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/store"
+	"github.com/keyhaven/keyhaven/internal/store/postgres"
+	"github.com/keyhaven/keyhaven/internal/store/postgres/pgtest"
+	"github.com/keyhaven/keyhaven/internal/store/sqlite"
+	"github.com/keyhaven/keyhaven/internal/store/storetest"
+)
+
+// open opens a store on a fresh database with a pool wide enough for the
+// suite's racers to really run at once.
+func open(t *testing.T, url string) *postgres.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := postgres.Open(ctx, url, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return st
+}
+
+func TestConformance(t *testing.T) {
+	pgtest.AdminURL(t)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		// Commits need not wait for the disk here: nothing in the suite
+		// survives a power cut, and on a busy machine fsync dominates.
+		return open(t, pgtest.Fresh(t, "test")+"&synchronous_commit=off")
+	})
+}
+
+// Replicas starting together on an empty database migrate once: the others
+// wait on the advisory lock and find nothing left to do.
+func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	url := pgtest.Fresh(t, "test")
+	const n = 6
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	stores := make([]*postgres.Store, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stores[i], errs[i] = postgres.Open(context.Background(), url, 2)
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("open %d: %v", i, errs[i])
+		}
+		defer stores[i].Close()
+	}
+	states, err := stores[0].MigrationStatus(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range states {
+		if s.AppliedAt.IsZero() {
+			t.Fatalf("migration %04d not applied", s.Version)
+		}
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rows int
+	if err := db.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != len(states) {
+		t.Fatalf("schema_migrations has %d rows for %d migrations", rows, len(states))
+	}
+	// The lock was released: another start does not wait for it.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := postgres.Open(ctx, url, 1)
+	if err != nil {
+		t.Fatalf("open after the others: %v", err)
+	}
+	st.Close()
+}
+
+// Both stores carry the same schema history: every migration exists for
+// both databases under the same number and name.
+func TestMigrationsLineUp(t *testing.T) {
+	pg, err := postgres.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lite, err := sqlite.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pg) != len(lite) {
+		t.Fatalf("%d PostgreSQL migrations, %d SQLite migrations", len(pg), len(lite))
+	}
+	for i := range pg {
+		if pg[i].Version != lite[i].Version || pg[i].Name != lite[i].Name {
+			t.Errorf("migration %d: PostgreSQL %04d_%s, SQLite %04d_%s", i, pg[i].Version, pg[i].Name, lite[i].Version, lite[i].Name)
+		}
+	}
+}
+
+// Start-up errors never show the password, even when the server names the
+// user or the database in its answer.
+func TestOpenErrorsHidePassword(t *testing.T) {
+	for _, tc := range []struct{ name, url string }{
+		{"unreachable", "postgres://kh:secretpw@127.0.0.1:1/kh?sslmode=disable"},
+		{"bad option", "postgres://kh:secretpw@127.0.0.1:5432/kh?sslmode=bogus"},
+		{"escaped password", "postgres://kh:secret%2Fpw@127.0.0.1:1/kh?sslmode=disable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err := postgres.Open(ctx, tc.url, 1)
+			if err == nil {
+				t.Fatal("Open succeeded")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "secretpw") || strings.Contains(msg, "secret/pw") || strings.Contains(msg, "secret%2Fpw") {
+				t.Fatalf("error shows the password: %s", msg)
+			}
+			if strings.Contains(msg, "\n") {
+				t.Fatalf("error spans lines: %q", msg)
+			}
+		})
+	}
+	t.Run("wrong database", func(t *testing.T) {
+		admin := pgtest.AdminURL(t)
+		u := strings.Replace(admin, "postgres://postgres@", "postgres://postgres:secretpw@", 1)
+		u = strings.Replace(u, "/postgres?", "/kh_no_such_database?", 1)
+		_, err := postgres.Open(context.Background(), u, 1)
+		if err == nil || strings.Contains(err.Error(), "secretpw") || !strings.Contains(err.Error(), "kh_no_such_database") {
+			t.Fatalf("Open = %v; want an error naming the database, without the password", err)
+		}
+	})
+}
+
+func TestUniqueViolation(t *testing.T) {
+	if postgres.Dialect.IsUniqueViolation(errors.New("duplicate key")) {
+		t.Fatal("a plain error counts as a unique violation")
+	}
+}

@@ -1,0 +1,182 @@
+package storetest
+
+import (
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/store"
+)
+
+const (
+	target   = "email:ann@example.com"
+	channel  = "CHANNEL_RESET_PASSWORD"
+	ttl      = 5 * time.Minute
+	interval = time.Minute
+	tries    = 5
+)
+
+func code(at time.Time, secret string) store.Code {
+	return store.Code{Target: target, Channel: channel, CodeHash: hash(secret), CreatedAt: at, ExpiresAt: at.Add(ttl)}
+}
+
+// consume checks one ConsumeCode answer.
+func consume(t *testing.T, st store.Store, secret string, at time.Time, want store.CodeResult, wantLeft int) {
+	t.Helper()
+	got, left, err := st.ConsumeCode(ctx, target, channel, hash(secret), at, tries)
+	ok(t, err)
+	if got != want || (want == store.CodeWrong && left != wantLeft) {
+		t.Fatalf("ConsumeCode(%s) = %v with %d left, want %v with %d left", secret, got, left, want, wantLeft)
+	}
+}
+
+var codeTests = []test{
+	{"RightCodeOnce", func(t *testing.T, st store.Store) {
+		ok(t, st.IssueCode(ctx, code(t0, "123456"), interval, nil))
+		consume(t, st, "123456", t0.Add(time.Second), store.CodeOK, 0)
+		consume(t, st, "123456", t0.Add(2*time.Second), store.CodeDead, 0)
+	}},
+	{"WrongTriesCountDown", func(t *testing.T, st store.Store) {
+		ok(t, st.IssueCode(ctx, code(t0, "123456"), interval, nil))
+		for left := tries - 1; left >= 0; left-- {
+			consume(t, st, "000000", t0.Add(time.Second), store.CodeWrong, left)
+		}
+		// Out of tries: even the right code is dead, and misses are no longer counted.
+		consume(t, st, "123456", t0.Add(time.Second), store.CodeDead, 0)
+		consume(t, st, "000000", t0.Add(time.Second), store.CodeDead, 0)
+	}},
+	{"RightCodeAfterWrongTries", func(t *testing.T, st store.Store) {
+		ok(t, st.IssueCode(ctx, code(t0, "123456"), interval, nil))
+		consume(t, st, "000000", t0, store.CodeWrong, 4)
+		consume(t, st, "111111", t0, store.CodeWrong, 3)
+		consume(t, st, "123456", t0, store.CodeOK, 0)
+	}},
+	{"Expiry", func(t *testing.T, st store.Store) {
+		ok(t, st.IssueCode(ctx, code(t0, "123456"), interval, nil))
+		consume(t, st, "000000", t0.Add(ttl), store.CodeDead, 0) // expired misses are not counted
+		consume(t, st, "123456", t0.Add(ttl), store.CodeDead, 0)
+		consume(t, st, "123456", t0.Add(ttl-time.Millisecond), store.CodeOK, 0)
+	}},
+	{"BoundToTargetAndChannel", func(t *testing.T, st store.Store) {
+		ok(t, st.IssueCode(ctx, code(t0, "123456"), interval, nil))
+		for _, tc := range []struct{ target, channel string }{
+			{target, "CHANNEL_LOGIN"},
+			{"email:bob@example.com", channel},
+		} {
+			res, _, err := st.ConsumeCode(ctx, tc.target, tc.channel, hash("123456"), t0, tries)
+			ok(t, err)
+			if res != store.CodeDead {
+				t.Fatalf("ConsumeCode(%s, %s) = %v, want CodeDead", tc.target, tc.channel, res)
+			}
+		}
+		consume(t, st, "123456", t0, store.CodeOK, 0)
+	}},
+	{"NoCode", func(t *testing.T, st store.Store) {
+		consume(t, st, "123456", t0, store.CodeDead, 0)
+	}},
+	{"ThrottleWritesNothing", func(t *testing.T, st store.Store) {
+		m := message(1)
+		ok(t, st.IssueCode(ctx, code(t0, "111111"), interval, &m))
+		consume(t, st, "999999", t0, store.CodeWrong, 4)
+		m2 := message(2)
+		is(t, st.IssueCode(ctx, code(t0.Add(interval-time.Millisecond), "222222"), interval, &m2), store.ErrThrottled)
+		if n := outboxCount(t, st); n != 1 {
+			t.Fatalf("a throttled IssueCode queued a message: %d waiting, want 1", n)
+		}
+		consume(t, st, "222222", t0, store.CodeWrong, 3) // the throttled code was not stored
+		consume(t, st, "111111", t0, store.CodeOK, 0)    // the first still works
+		// Once used, the code still throttles until the interval has passed.
+		is(t, st.IssueCode(ctx, code(t0.Add(time.Second), "333333"), interval, nil), store.ErrThrottled)
+	}},
+	{"ReissueReplacesAndResetsAttempts", func(t *testing.T, st store.Store) {
+		ok(t, st.IssueCode(ctx, code(t0, "111111"), interval, nil))
+		for left := tries - 1; left >= 0; left-- {
+			consume(t, st, "000000", t0, store.CodeWrong, left)
+		}
+		later := t0.Add(interval) // exactly the interval: allowed
+		ok(t, st.IssueCode(ctx, code(later, "222222"), interval, nil))
+		consume(t, st, "111111", later, store.CodeWrong, tries-1) // the old code is gone
+		consume(t, st, "222222", later, store.CodeOK, 0)
+	}},
+	{"IssueQueuesMessage", func(t *testing.T, st store.Store) {
+		m := message(7)
+		ok(t, st.IssueCode(ctx, code(t0, "123456"), interval, &m))
+		got, err := st.ClaimOutbox(ctx, t0, time.Minute, 10)
+		ok(t, err)
+		if len(got) != 1 || string(got[0].Payload) != string(m.Payload) {
+			t.Fatalf("claimed %+v, want the one message", got)
+		}
+		// A code for an unknown account is stored without a message.
+		c := code(t0, "654321")
+		c.Target = "email:nobody@example.com"
+		ok(t, st.IssueCode(ctx, c, interval, nil))
+		if n := outboxCount(t, st); n != 1 {
+			t.Fatalf("%d messages waiting, want 1", n)
+		}
+	}},
+	{"ConcurrentIssueThrottles", func(t *testing.T, st store.Store) {
+		errs := race(racers, func(i int) error {
+			m := message(i)
+			return st.IssueCode(ctx, code(t0, fmt.Sprintf("%06d", i)), interval, &m)
+		})
+		if n := winners(t, errs, store.ErrThrottled); n != 1 {
+			t.Fatalf("%d concurrent IssueCode calls succeeded, want exactly 1", n)
+		}
+		if n := outboxCount(t, st); n != 1 {
+			t.Fatalf("%d messages queued, want 1", n)
+		}
+		var won int
+		for i, err := range errs {
+			if err == nil {
+				won = i
+			}
+		}
+		consume(t, st, fmt.Sprintf("%06d", won), t0, store.CodeOK, 0)
+	}},
+	{"ConcurrentRightCode", func(t *testing.T, st store.Store) {
+		ok(t, st.IssueCode(ctx, code(t0, "123456"), interval, nil))
+		results := make([]store.CodeResult, racers)
+		errs := race(racers, func(i int) error {
+			var err error
+			results[i], _, err = st.ConsumeCode(ctx, target, channel, hash("123456"), t0, tries)
+			return err
+		})
+		n := 0
+		for i := range racers {
+			ok(t, errs[i])
+			switch results[i] {
+			case store.CodeOK:
+				n++
+			case store.CodeDead:
+			default:
+				t.Errorf("racer %d: %v, want CodeOK or CodeDead", i, results[i])
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d concurrent ConsumeCode calls got CodeOK, want exactly 1", n)
+		}
+	}},
+	{"ConcurrentWrongCodes", func(t *testing.T, st store.Store) {
+		ok(t, st.IssueCode(ctx, code(t0, "123456"), interval, nil))
+		results := make([]store.CodeResult, racers)
+		lefts := make([]int, racers)
+		errs := race(racers, func(i int) error {
+			var err error
+			results[i], lefts[i], err = st.ConsumeCode(ctx, target, channel, hash(fmt.Sprintf("bad-%d", i)), t0, tries)
+			return err
+		})
+		var left []int
+		for i := range racers {
+			ok(t, errs[i])
+			if results[i] == store.CodeWrong {
+				left = append(left, lefts[i])
+			} else if results[i] != store.CodeDead {
+				t.Errorf("racer %d: %v, want CodeWrong or CodeDead", i, results[i])
+			}
+		}
+		sort.Ints(left)
+		same(t, "tries left reported to the racers that were counted", left, []int{0, 1, 2, 3, 4})
+		consume(t, st, "123456", t0, store.CodeDead, 0)
+	}},
+}

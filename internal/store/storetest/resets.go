@@ -1,0 +1,193 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/store"
+)
+
+var throttleTests = []test{
+	{"HitAndCount", func(t *testing.T, st store.Store) {
+		win := t0.Truncate(time.Minute)
+		for want := 1; want <= 3; want++ {
+			n, err := st.Hit(ctx, "ip:192.0.2.1", win, win.Add(time.Minute))
+			ok(t, err)
+			if n != want {
+				t.Fatalf("hit %d returned %d", want, n)
+			}
+		}
+		for _, tc := range []struct {
+			key  string
+			win  time.Time
+			want int
+		}{
+			{"ip:192.0.2.1", win, 3},
+			{"ip:192.0.2.1", win.Add(time.Minute), 0}, // the next window starts at zero
+			{"ip:192.0.2.2", win, 0},
+		} {
+			n, err := st.Count(ctx, tc.key, tc.win)
+			ok(t, err)
+			if n != tc.want {
+				t.Errorf("Count(%s, %v) = %d, want %d", tc.key, tc.win, n, tc.want)
+			}
+		}
+	}},
+	{"ConcurrentHitsCountExactly", func(t *testing.T, st store.Store) {
+		const n = 40
+		got := make([]int, n)
+		errs := race(n, func(i int) error {
+			var err error
+			got[i], err = st.Hit(ctx, "fail:email:ann@example.com", t0, t0.Add(time.Hour))
+			return err
+		})
+		for _, err := range errs {
+			ok(t, err)
+		}
+		sort.Ints(got)
+		for i, v := range got {
+			if v != i+1 {
+				t.Fatalf("concurrent hits returned %v, want each of 1..%d once", got, n)
+			}
+		}
+		c, err := st.Count(ctx, "fail:email:ann@example.com", t0)
+		ok(t, err)
+		if c != n {
+			t.Fatalf("Count = %d after %d hits", c, n)
+		}
+	}},
+}
+
+func resetToken(name, userID string, at time.Time) store.ResetToken {
+	return store.ResetToken{TokenHash: hash(name), UserID: userID, AppID: "app", CreatedAt: at, ExpiresAt: at.Add(15 * time.Minute)}
+}
+
+var resetTests = []test{
+	{"CreateGet", func(t *testing.T, st store.Store) {
+		u := newUser(t, st, "ann", "")
+		tok := resetToken("tok", u.ID, t0)
+		ok(t, st.CreateResetToken(ctx, tok))
+		got, err := st.GetResetToken(ctx, tok.TokenHash, t0.Add(time.Minute))
+		ok(t, err)
+		same(t, "reset token", got, tok)
+		_, err = st.GetResetToken(ctx, tok.TokenHash, tok.ExpiresAt)
+		is(t, err, store.ErrNotFound)
+		_, err = st.GetResetToken(ctx, hash("unknown"), t0)
+		is(t, err, store.ErrNotFound)
+	}},
+	{"NewTokenReplacesOlder", func(t *testing.T, st store.Store) {
+		ann := newUser(t, st, "ann", "")
+		bob := newUser(t, st, "bob", "")
+		ok(t, st.CreateResetToken(ctx, resetToken("ann-1", ann.ID, t0)))
+		ok(t, st.CreateResetToken(ctx, resetToken("bob-1", bob.ID, t0)))
+		ok(t, st.CreateResetToken(ctx, resetToken("ann-2", ann.ID, t0.Add(time.Second))))
+		_, err := st.GetResetToken(ctx, hash("ann-1"), t0.Add(time.Second))
+		is(t, err, store.ErrNotFound)
+		for _, name := range []string{"ann-2", "bob-1"} {
+			if _, err := st.GetResetToken(ctx, hash(name), t0.Add(time.Second)); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+	}},
+	{"ResetPassword", func(t *testing.T, st store.Store) {
+		ann := newUser(t, st, "ann", "")
+		bob := newUser(t, st, "bob", "")
+		rt1 := newSession(t, st, "ann-1", ann.ID)
+		newSession(t, st, "ann-2", ann.ID)
+		bobRT := newSession(t, st, "bob-1", bob.ID)
+		ok(t, st.CreateResetToken(ctx, resetToken("tok", ann.ID, t0)))
+		now := t0.Add(time.Minute)
+		notice := message(1)
+		id, err := st.ResetPassword(ctx, hash("tok"), "new-hash", now, &notice)
+		ok(t, err)
+		if id != ann.ID {
+			t.Fatalf("ResetPassword returned user %q, want %q", id, ann.ID)
+		}
+		got, err := st.GetUserByID(ctx, ann.ID)
+		ok(t, err)
+		if got.PasswordHash != "new-hash" || !got.PasswordLastSetAt.Equal(now) || !got.UpdatedAt.Equal(now) {
+			t.Fatalf("after reset: hash %q, set at %v, updated %v", got.PasswordHash, got.PasswordLastSetAt, got.UpdatedAt)
+		}
+		for _, sid := range []string{"ann-1", "ann-2"} {
+			s, err := st.GetSession(ctx, sid)
+			ok(t, err)
+			if !s.RevokedAt.Equal(now) {
+				t.Errorf("session %s: revoked at %v, want %v", sid, s.RevokedAt, now)
+			}
+		}
+		_, err = st.RotateRefreshToken(ctx, rt1.TokenHash, store.RefreshToken{TokenHash: hash("n1"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, now)
+		is(t, err, store.ErrNotFound)
+		// Another user's session is untouched.
+		if s, err := st.GetSession(ctx, "bob-1"); err != nil || !s.RevokedAt.IsZero() {
+			t.Fatalf("bob's session: %+v, %v", s, err)
+		}
+		if _, err := st.RotateRefreshToken(ctx, bobRT.TokenHash, store.RefreshToken{TokenHash: hash("n2"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, now); err != nil {
+			t.Fatalf("bob's refresh token: %v", err)
+		}
+		if n := outboxCount(t, st); n != 1 {
+			t.Fatalf("%d notices queued, want 1", n)
+		}
+		// Single use.
+		_, err = st.GetResetToken(ctx, hash("tok"), now)
+		is(t, err, store.ErrNotFound)
+		_, err = st.ResetPassword(ctx, hash("tok"), "again", now, nil)
+		is(t, err, store.ErrNotFound)
+		got, err = st.GetUserByID(ctx, ann.ID)
+		ok(t, err)
+		if got.PasswordHash != "new-hash" {
+			t.Fatalf("a used token changed the password to %q", got.PasswordHash)
+		}
+	}},
+	{"ResetPasswordRefusesAndWritesNothing", func(t *testing.T, st store.Store) {
+		ann := newUser(t, st, "ann", "")
+		newSession(t, st, "ann-1", ann.ID)
+		tok := resetToken("tok", ann.ID, t0)
+		ok(t, st.CreateResetToken(ctx, tok))
+		for _, tc := range []struct {
+			name string
+			hash []byte
+			at   time.Time
+		}{
+			{"expired", tok.TokenHash, tok.ExpiresAt},
+			{"unknown", hash("unknown"), t0},
+		} {
+			notice := message(1)
+			_, err := st.ResetPassword(ctx, tc.hash, "new-hash", tc.at, &notice)
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s: %v, want ErrNotFound", tc.name, err)
+			}
+		}
+		got, err := st.GetUserByID(ctx, ann.ID)
+		ok(t, err)
+		s, err := st.GetSession(ctx, "ann-1")
+		ok(t, err)
+		if got.PasswordHash != ann.PasswordHash || !s.RevokedAt.IsZero() || outboxCount(t, st) != 0 {
+			t.Fatalf("a refused reset wrote: hash %q, session revoked at %v, %d messages", got.PasswordHash, s.RevokedAt, outboxCount(t, st))
+		}
+	}},
+	{"ConcurrentResetsOneWins", func(t *testing.T, st store.Store) {
+		ann := newUser(t, st, "ann", "")
+		ok(t, st.CreateResetToken(ctx, resetToken("tok", ann.ID, t0)))
+		errs := race(racers, func(i int) error {
+			notice := message(i)
+			_, err := st.ResetPassword(ctx, hash("tok"), fmt.Sprintf("hash-%d", i), t0.Add(time.Second), &notice)
+			return err
+		})
+		if n := winners(t, errs, store.ErrNotFound); n != 1 {
+			t.Fatalf("%d of %d concurrent resets with one token succeeded, want exactly 1", n, racers)
+		}
+		got, err := st.GetUserByID(ctx, ann.ID)
+		ok(t, err)
+		for i, err := range errs {
+			if err == nil && got.PasswordHash != fmt.Sprintf("hash-%d", i) {
+				t.Fatalf("racer %d won but the stored hash is %q", i, got.PasswordHash)
+			}
+		}
+		if n := outboxCount(t, st); n != 1 {
+			t.Fatalf("%d notices queued, want 1", n)
+		}
+	}},
+}

@@ -1,0 +1,199 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/store"
+)
+
+func next(name string, at time.Time) store.RefreshToken {
+	return store.RefreshToken{TokenHash: hash(name), CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour)}
+}
+
+func revokedAt(t *testing.T, st store.Store, id string) time.Time {
+	t.Helper()
+	s, err := st.GetSession(ctx, id)
+	ok(t, err)
+	return s.RevokedAt
+}
+
+var sessionTests = []test{
+	{"CreateGet", func(t *testing.T, st store.Store) {
+		u := newUser(t, st, "ann", "")
+		s := store.Session{ID: "s-1", UserID: u.ID, AppID: "app", Scope: "openid profile offline_access", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		ok(t, st.CreateSession(ctx, s, nil))
+		got, err := st.GetSession(ctx, s.ID)
+		ok(t, err)
+		same(t, "session", got, s)
+		_, err = st.GetSession(ctx, "nope")
+		is(t, err, store.ErrNotFound)
+		is(t, st.CreateSession(ctx, s, nil), store.ErrConflict)
+	}},
+	{"RevokeSession", func(t *testing.T, st store.Store) {
+		u := newUser(t, st, "ann", "")
+		rt := newSession(t, st, "s-1", u.ID)
+		other := newSession(t, st, "s-2", u.ID)
+		ok(t, st.RevokeSession(ctx, "s-1", t0.Add(time.Minute)))
+		ok(t, st.RevokeSession(ctx, "s-1", t0.Add(time.Hour))) // the first revocation time stays
+		if at := revokedAt(t, st, "s-1"); !at.Equal(t0.Add(time.Minute)) {
+			t.Fatalf("revoked at %v, want %v", at, t0.Add(time.Minute))
+		}
+		_, err := st.RotateRefreshToken(ctx, rt.TokenHash, next("n1", t0), t0.Add(2*time.Minute))
+		is(t, err, store.ErrNotFound)
+		if at := revokedAt(t, st, "s-2"); !at.IsZero() {
+			t.Fatal("revoking one session revoked another")
+		}
+		if _, err := st.RotateRefreshToken(ctx, other.TokenHash, next("n2", t0), t0.Add(2*time.Minute)); err != nil {
+			t.Fatalf("the other session's refresh token: %v", err)
+		}
+	}},
+	{"RevokeUserSessions", func(t *testing.T, st store.Store) {
+		ann := newUser(t, st, "ann", "")
+		bob := newUser(t, st, "bob", "")
+		rts := []store.RefreshToken{newSession(t, st, "a-1", ann.ID), newSession(t, st, "a-2", ann.ID)}
+		newSession(t, st, "b-1", bob.ID)
+		now := t0.Add(time.Minute)
+		ok(t, st.RevokeUserSessions(ctx, ann.ID, now))
+		for i, id := range []string{"a-1", "a-2"} {
+			if at := revokedAt(t, st, id); !at.Equal(now) {
+				t.Errorf("%s revoked at %v, want %v", id, at, now)
+			}
+			_, err := st.RotateRefreshToken(ctx, rts[i].TokenHash, next(fmt.Sprint("n", i), now), now)
+			is(t, err, store.ErrNotFound)
+		}
+		if at := revokedAt(t, st, "b-1"); !at.IsZero() {
+			t.Fatal("another user's session was revoked")
+		}
+	}},
+	{"RevokeOtherSessions", func(t *testing.T, st store.Store) {
+		ann := newUser(t, st, "ann", "")
+		bob := newUser(t, st, "bob", "")
+		keep := newSession(t, st, "a-keep", ann.ID)
+		gone := newSession(t, st, "a-gone", ann.ID)
+		newSession(t, st, "b-1", bob.ID)
+		now := t0.Add(time.Minute)
+		ok(t, st.RevokeOtherSessions(ctx, ann.ID, "a-keep", now))
+		if at := revokedAt(t, st, "a-gone"); !at.Equal(now) {
+			t.Errorf("other session revoked at %v, want %v", at, now)
+		}
+		_, err := st.GetRefreshToken(ctx, gone.TokenHash, now)
+		is(t, err, store.ErrNotFound)
+		for _, id := range []string{"a-keep", "b-1"} {
+			if at := revokedAt(t, st, id); !at.IsZero() {
+				t.Errorf("session %s was revoked", id)
+			}
+		}
+		if _, err := st.GetRefreshToken(ctx, keep.TokenHash, now); err != nil {
+			t.Errorf("the kept session's refresh token: %v", err)
+		}
+	}},
+	{"GetRefreshToken", func(t *testing.T, st store.Store) {
+		u := newUser(t, st, "ann", "")
+		rt := newSession(t, st, "s-1", u.ID)
+		for i := range 2 { // reading does not use it
+			got, err := st.GetRefreshToken(ctx, rt.TokenHash, t0.Add(time.Minute))
+			ok(t, err)
+			same(t, fmt.Sprint("refresh token, read ", i+1), got, rt)
+		}
+		_, err := st.GetRefreshToken(ctx, rt.TokenHash, rt.ExpiresAt)
+		is(t, err, store.ErrNotFound)
+		_, err = st.GetRefreshToken(ctx, hash("unknown"), t0)
+		is(t, err, store.ErrNotFound)
+		_, err = st.RotateRefreshToken(ctx, rt.TokenHash, next("n1", t0), t0)
+		ok(t, err)
+		_, err = st.GetRefreshToken(ctx, rt.TokenHash, t0)
+		is(t, err, store.ErrNotFound)
+		got, err := st.GetRefreshToken(ctx, hash("n1"), t0)
+		ok(t, err)
+		if got.SessionID != "s-1" || got.UserID != u.ID {
+			t.Fatalf("the rotated-in token belongs to %s/%s, want s-1/%s", got.SessionID, got.UserID, u.ID)
+		}
+	}},
+	{"Rotate", func(t *testing.T, st store.Store) {
+		u := newUser(t, st, "ann", "")
+		rt := newSession(t, st, "s-1", u.ID)
+		now := t0.Add(time.Minute)
+		s, err := st.RotateRefreshToken(ctx, rt.TokenHash, next("n1", now), now)
+		ok(t, err)
+		if s.ID != "s-1" || s.UserID != u.ID || s.AppID != "app" {
+			t.Fatalf("rotate returned session %+v", s)
+		}
+		// The new token rotates in turn.
+		_, err = st.RotateRefreshToken(ctx, hash("n1"), next("n2", now), now.Add(time.Second))
+		ok(t, err)
+		if at := revokedAt(t, st, "s-1"); !at.IsZero() {
+			t.Fatal("normal rotation revoked the session")
+		}
+	}},
+	{"ReuseRevokesSession", func(t *testing.T, st store.Store) {
+		u := newUser(t, st, "ann", "")
+		rt := newSession(t, st, "s-1", u.ID)
+		now := t0.Add(time.Minute)
+		_, err := st.RotateRefreshToken(ctx, rt.TokenHash, next("n1", now), now)
+		ok(t, err)
+		// The old token comes back: someone kept a copy.
+		_, err = st.RotateRefreshToken(ctx, rt.TokenHash, next("n2", now), now.Add(time.Second))
+		is(t, err, store.ErrNotFound)
+		if at := revokedAt(t, st, "s-1"); !at.Equal(now.Add(time.Second)) {
+			t.Fatalf("after reuse the session is revoked at %v, want %v", at, now.Add(time.Second))
+		}
+		// The legitimate holder's new token is dead too.
+		_, err = st.RotateRefreshToken(ctx, hash("n1"), next("n3", now), now.Add(2*time.Second))
+		is(t, err, store.ErrNotFound)
+	}},
+	{"RotateRefused", func(t *testing.T, st store.Store) {
+		u := newUser(t, st, "ann", "")
+		cases := []struct {
+			name  string
+			setup func() []byte
+			at    time.Time
+		}{
+			{"unknown", func() []byte { return hash("unknown") }, t0},
+			{"expired token", func() []byte { return newSession(t, st, "s-exp", u.ID).TokenHash }, t0.Add(24 * time.Hour)},
+			{"revoked session", func() []byte {
+				rt := newSession(t, st, "s-rev", u.ID)
+				ok(t, st.RevokeSession(ctx, "s-rev", t0))
+				return rt.TokenHash
+			}, t0.Add(time.Minute)},
+			{"expired session", func() []byte {
+				rt := store.RefreshToken{TokenHash: hash("long"), SessionID: "s-short", UserID: u.ID, CreatedAt: t0, ExpiresAt: t0.Add(48 * time.Hour)}
+				ok(t, st.CreateSession(ctx, store.Session{ID: "s-short", UserID: u.ID, AppID: "app", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}, &rt))
+				return rt.TokenHash
+			}, t0.Add(2 * time.Hour)},
+		}
+		for i, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				old := tc.setup()
+				_, err := st.RotateRefreshToken(ctx, old, next(fmt.Sprint("next-", i), tc.at), tc.at)
+				is(t, err, store.ErrNotFound)
+				// A refused rotation stored nothing: the would-be token is unknown.
+				_, err = st.RotateRefreshToken(ctx, hash(fmt.Sprint("next-", i)), next(fmt.Sprint("x-", i), tc.at), tc.at)
+				is(t, err, store.ErrNotFound)
+			})
+		}
+	}},
+	{"ConcurrentRotateOneWins", func(t *testing.T, st store.Store) {
+		u := newUser(t, st, "ann", "")
+		now := t0.Add(time.Minute)
+		// A crowd, then pairs: with two racers the loser often reads the
+		// token before the winner commits, which is the case to get right.
+		for round, n := range []int{racers, 2, 2, 2, 2, 2, 2, 2, 2} {
+			sid := fmt.Sprint("s-", round)
+			rt := newSession(t, st, sid, u.ID)
+			errs := race(n, func(i int) error {
+				_, err := st.RotateRefreshToken(ctx, rt.TokenHash, next(fmt.Sprint(sid, "-", i), now), now)
+				return err
+			})
+			if w := winners(t, errs, store.ErrNotFound); w != 1 {
+				t.Fatalf("round %d: %d of %d concurrent rotations of one token succeeded, want exactly 1", round, w, n)
+			}
+			// The losers presented a token that had been rotated: that is
+			// reuse, however the database ordered them, and it ends the session.
+			if at := revokedAt(t, st, sid); at.IsZero() {
+				t.Fatalf("round %d: concurrent reuse of a refresh token left the session live", round)
+			}
+		}
+	}},
+}

@@ -1,0 +1,173 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/store"
+)
+
+func fullUser() store.User {
+	return store.User{ID: "u-1", Email: "Ann@Example.com", EmailKey: "ann@example.com", EmailVerified: true,
+		Phone: "+8613800138000", PhoneVerified: true, Username: "Ann", UsernameKey: "ann",
+		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", Profile: []byte(`{"nickname":"A","given_name":"Ann"}`),
+		Status: "Activated", LoginsCount: 3, LastLogin: t0.Add(-time.Hour), LastIP: "192.0.2.1",
+		PasswordLastSetAt: t0.Add(-2 * time.Hour), CreatedAt: t0.Add(-3 * time.Hour), UpdatedAt: t0}
+}
+
+var userTests = []test{
+	{"CreateAndGetByEveryKey", func(t *testing.T, st store.Store) {
+		u := fullUser()
+		ok(t, st.CreateUser(ctx, u))
+		for _, g := range []struct {
+			name string
+			get  func() (store.User, error)
+		}{
+			{"id", func() (store.User, error) { return st.GetUserByID(ctx, u.ID) }},
+			{"email", func() (store.User, error) { return st.GetUserByEmail(ctx, u.EmailKey) }},
+			{"phone", func() (store.User, error) { return st.GetUserByPhone(ctx, u.Phone) }},
+			{"username", func() (store.User, error) { return st.GetUserByUsername(ctx, u.UsernameKey) }},
+		} {
+			got, err := g.get()
+			ok(t, err)
+			same(t, "user by "+g.name, got, u)
+		}
+	}},
+	{"OptionalFieldsAreAbsentNotEmpty", func(t *testing.T, st store.Store) {
+		// Two users without phone or username do not collide, and looking up
+		// an empty phone or username finds nobody.
+		a := store.User{ID: "a", Email: "a@x.test", EmailKey: "a@x.test", Status: "Activated", CreatedAt: t0, UpdatedAt: t0}
+		b := store.User{ID: "b", Email: "b@x.test", EmailKey: "b@x.test", Status: "Activated", CreatedAt: t0, UpdatedAt: t0}
+		c := store.User{ID: "c", Phone: "+15555550100", Status: "Activated", CreatedAt: t0, UpdatedAt: t0}
+		d := store.User{ID: "d", Phone: "+15555550101", Status: "Activated", CreatedAt: t0, UpdatedAt: t0}
+		for _, u := range []store.User{a, b, c, d} {
+			ok(t, st.CreateUser(ctx, u))
+		}
+		got, err := st.GetUserByID(ctx, "c")
+		ok(t, err)
+		if got.Email != "" || got.EmailKey != "" || got.Username != "" || string(got.Profile) != "{}" {
+			t.Fatalf("absent fields read back as %+v", got)
+		}
+		_, err = st.GetUserByPhone(ctx, "")
+		is(t, err, store.ErrNotFound)
+		_, err = st.GetUserByUsername(ctx, "")
+		is(t, err, store.ErrNotFound)
+		_, err = st.GetUserByEmail(ctx, "")
+		is(t, err, store.ErrNotFound)
+	}},
+	{"CreateConflicts", func(t *testing.T, st store.Store) {
+		ok(t, st.CreateUser(ctx, fullUser()))
+		for _, tc := range []struct {
+			name   string
+			change func(*store.User)
+		}{
+			{"id", func(u *store.User) { u.EmailKey, u.Phone, u.UsernameKey = "other@x.test", "+15555550199", "other" }},
+			{"email", func(u *store.User) { u.ID, u.Phone, u.UsernameKey = "u-2", "+15555550199", "other" }},
+			{"phone", func(u *store.User) { u.ID, u.EmailKey, u.UsernameKey = "u-2", "other@x.test", "other" }},
+			{"username", func(u *store.User) { u.ID, u.EmailKey, u.Phone = "u-2", "other@x.test", "+15555550199" }},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				u := fullUser()
+				tc.change(&u)
+				is(t, st.CreateUser(ctx, u), store.ErrConflict)
+			})
+		}
+		_, err := st.GetUserByEmail(ctx, "other@x.test")
+		is(t, err, store.ErrNotFound) // nothing half-written
+	}},
+	{"GetUnknown", func(t *testing.T, st store.Store) {
+		ok(t, st.CreateUser(ctx, fullUser()))
+		for name, get := range map[string]func() (store.User, error){
+			"id":       func() (store.User, error) { return st.GetUserByID(ctx, "nope") },
+			"email":    func() (store.User, error) { return st.GetUserByEmail(ctx, "ANN@example.com") }, // keys are exact
+			"phone":    func() (store.User, error) { return st.GetUserByPhone(ctx, "+8613800138001") },
+			"username": func() (store.User, error) { return st.GetUserByUsername(ctx, "nope") },
+		} {
+			_, err := get()
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("get by %s: %v, want ErrNotFound", name, err)
+			}
+		}
+	}},
+	{"Update", func(t *testing.T, st store.Store) {
+		u := fullUser()
+		ok(t, st.CreateUser(ctx, u))
+		v := u
+		v.Email, v.EmailKey, v.EmailVerified = "new@x.test", "new@x.test", false
+		v.Phone, v.PhoneVerified = "", false
+		v.Username, v.UsernameKey = "Bea", "bea"
+		v.PasswordHash, v.Profile, v.Status = "new-hash", []byte(`{"nickname":"B"}`), "Suspended"
+		v.PasswordLastSetAt, v.UpdatedAt = t0.Add(time.Minute), t0.Add(time.Minute)
+		// Fields UpdateUser does not own keep their stored values.
+		v.LoginsCount, v.LastIP = 99, "ignored"
+		ok(t, st.UpdateUser(ctx, v))
+		got, err := st.GetUserByID(ctx, u.ID)
+		ok(t, err)
+		v.LoginsCount, v.LastIP = u.LoginsCount, u.LastIP
+		same(t, "updated user", got, v)
+		// The old email, phone and username are free again.
+		_, err = st.GetUserByPhone(ctx, u.Phone)
+		is(t, err, store.ErrNotFound)
+		w := fullUser()
+		w.ID = "u-2"
+		ok(t, st.CreateUser(ctx, w))
+	}},
+	{"UpdateErrors", func(t *testing.T, st store.Store) {
+		u := fullUser()
+		ok(t, st.CreateUser(ctx, u))
+		other := store.User{ID: "u-2", Email: "b@x.test", EmailKey: "b@x.test", Status: "Activated", CreatedAt: t0, UpdatedAt: t0}
+		ok(t, st.CreateUser(ctx, other))
+		other.EmailKey = u.EmailKey
+		is(t, st.UpdateUser(ctx, other), store.ErrConflict)
+		other.EmailKey, other.Phone = "b@x.test", u.Phone
+		is(t, st.UpdateUser(ctx, other), store.ErrConflict)
+		gone := fullUser()
+		gone.ID, gone.EmailKey, gone.Phone, gone.UsernameKey = "gone", "gone@x.test", "", ""
+		is(t, st.UpdateUser(ctx, gone), store.ErrNotFound)
+	}},
+	{"RecordSignIn", func(t *testing.T, st store.Store) {
+		u := fullUser()
+		ok(t, st.CreateUser(ctx, u))
+		ok(t, st.RecordSignIn(ctx, u.ID, t0.Add(time.Minute), "198.51.100.7", ""))
+		got, err := st.GetUserByID(ctx, u.ID)
+		ok(t, err)
+		if got.LoginsCount != u.LoginsCount+1 || !got.LastLogin.Equal(t0.Add(time.Minute)) || got.LastIP != "198.51.100.7" {
+			t.Fatalf("after sign-in: count %d, last %v from %q", got.LoginsCount, got.LastLogin, got.LastIP)
+		}
+		if got.PasswordHash != u.PasswordHash {
+			t.Fatalf("an empty newHash changed the hash to %q", got.PasswordHash)
+		}
+		ok(t, st.RecordSignIn(ctx, u.ID, t0.Add(2*time.Minute), "198.51.100.8", "rehashed"))
+		got, err = st.GetUserByID(ctx, u.ID)
+		ok(t, err)
+		if got.LoginsCount != u.LoginsCount+2 || got.PasswordHash != "rehashed" {
+			t.Fatalf("after rehash: count %d, hash %q", got.LoginsCount, got.PasswordHash)
+		}
+		is(t, st.RecordSignIn(ctx, "nope", t0, "", ""), store.ErrNotFound)
+	}},
+	{"Delete", func(t *testing.T, st store.Store) {
+		u := newUser(t, st, "del", "+15555550123")
+		keep := newUser(t, st, "keep", "")
+		rt := newSession(t, st, "s-del", u.ID)
+		newSession(t, st, "s-keep", keep.ID)
+		ok(t, st.CreateResetToken(ctx, store.ResetToken{TokenHash: hash("reset"), UserID: u.ID, AppID: "app", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+
+		ok(t, st.DeleteUser(ctx, u.ID))
+		_, err := st.GetUserByID(ctx, u.ID)
+		is(t, err, store.ErrNotFound)
+		_, err = st.GetSession(ctx, "s-del")
+		is(t, err, store.ErrNotFound)
+		_, err = st.GetResetToken(ctx, hash("reset"), t0)
+		is(t, err, store.ErrNotFound)
+		_, err = st.RotateRefreshToken(ctx, rt.TokenHash, store.RefreshToken{TokenHash: hash("next"), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}, t0)
+		is(t, err, store.ErrNotFound)
+		if _, err := st.GetSession(ctx, "s-keep"); err != nil {
+			t.Fatalf("another user's session went too: %v", err)
+		}
+		// Email and phone are free for a new account.
+		ok(t, st.CreateUser(ctx, store.User{ID: "new", Email: u.Email, EmailKey: u.EmailKey, Phone: u.Phone,
+			Status: "Activated", CreatedAt: t0, UpdatedAt: t0}))
+		is(t, st.DeleteUser(ctx, u.ID), store.ErrNotFound)
+	}},
+}
