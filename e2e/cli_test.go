@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,23 @@ func TestCLIAdminCommandsPrintJSON(t *testing.T) {
 	out, _, err = runCLI(t, env, "migrate", "status")
 	if err != nil || !strings.Contains(out, `"version": 1`) || !strings.Contains(out, "appliedAt") {
 		t.Fatalf("migrate status: %v %q", err, out)
+	}
+}
+
+// migrate status only reads; migrate up applies.
+func TestCLIMigrateStatusChangesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fresh.db")
+	env := []string{"KEYHAVEN_DATABASE_URL=sqlite://" + path}
+	out, stderr, err := runCLI(t, env, "migrate", "status")
+	if err != nil || strings.Contains(out, "appliedAt") || !strings.Contains(out, `"version": 1`) {
+		t.Fatalf("status on a new database: %v %q %q", err, out, stderr)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("migrate status created the database (%v)", err)
+	}
+	out, _, err = runCLI(t, env, "migrate", "up")
+	if err != nil || strings.Count(out, "appliedAt") != strings.Count(out, `"version"`) {
+		t.Fatalf("migrate up: %v %q", err, out)
 	}
 }
 

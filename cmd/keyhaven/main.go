@@ -179,18 +179,16 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	// Opening a store applies pending migrations (under PostgreSQL's
-	// advisory lock), so "up" is an open; "status" then lists them.
-	st, err := server.OpenStore(ctx, cfg)
-	if err != nil {
-		return err
+	if args[0] == "up" {
+		// Opening a store applies the pending migrations (under
+		// PostgreSQL's advisory lock, so concurrent runs migrate once).
+		st, err := server.OpenStore(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		st.Close()
 	}
-	defer st.Close()
-	ms, ok := st.(server.MigrationLister)
-	if !ok {
-		return errors.New("this store does not report migrations")
-	}
-	states, err := ms.MigrationStatus(ctx)
+	states, err := server.MigrationStatus(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -85,6 +85,27 @@ func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	return nil, fmt.Errorf("KEYHAVEN_DATABASE_URL: unsupported driver %q", driver)
 }
 
+// MigrationStatus lists the migrations of the configured database without
+// applying any.
+func MigrationStatus(ctx context.Context, cfg config.Config) ([]sqldb.MigrationState, error) {
+	driver, source, err := cfg.Database()
+	if err != nil {
+		return nil, fmt.Errorf("KEYHAVEN_DATABASE_URL: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.DBConnectTimeout)
+	defer cancel()
+	var states []sqldb.MigrationState
+	if driver == "postgres" {
+		states, err = postgres.Status(ctx, source)
+	} else {
+		states, err = sqlite.Status(ctx, source)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("KEYHAVEN_DATABASE_URL: %w", err)
+	}
+	return states, nil
+}
+
 // New opens the store and wires every service. The caller must Close it.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*Server, error) {
 	if o.Now == nil {
@@ -104,6 +125,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	}
 	s := &Server{Config: cfg, Store: st, Log: log,
 		Metrics: ops.NewMetrics(ops.Options{Outbox: st, Now: o.Now, Version: httpapi.Version, Logger: log})}
+	if driver, _, _ := cfg.Database(); driver == "postgres" && cfg.PublicURL == "" {
+		log.Warn("KEYHAVEN_PUBLIC_URL is not set: every replica must share one public URL, or replicas refuse each other's tokens")
+	}
 	if err := s.bootstrap(ctx, o.Now()); err != nil {
 		st.Close()
 		return nil, err
@@ -267,11 +291,6 @@ func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
-}
-
-// MigrationLister is implemented by stores that report their migrations.
-type MigrationLister interface {
-	MigrationStatus(ctx context.Context) ([]sqldb.MigrationState, error)
 }
 
 // Version is the server version.

@@ -92,6 +92,26 @@ func Open(ctx context.Context, rawURL string, maxConns int) (*Store, error) {
 	return &Store{DB: sqldb.New(pool, pool, Dialect), pool: pool}, nil
 }
 
+// Status lists the migrations and which are applied at rawURL, without
+// migrating (keyhaven migrate status).
+func Status(ctx context.Context, rawURL string) ([]sqldb.MigrationState, error) {
+	red := newRedactor(rawURL)
+	cfg, err := pgx.ParseConfig(rawURL)
+	if err != nil {
+		return nil, red.wrap("postgres: parse URL", err)
+	}
+	migs, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	if err := db.PingContext(ctx); err != nil {
+		return nil, red.wrap("postgres: connect", err)
+	}
+	return sqldb.ReadStatus(ctx, db, Dialect, migs)
+}
+
 // migrate applies pending migrations on one connection that holds the
 // advisory lock, so concurrent starters wait and then find nothing to do.
 func migrate(ctx context.Context, pool *sql.DB) error {

@@ -95,6 +95,32 @@ func Status(ctx context.Context, c Conn, d Dialect, migs []Migration) ([]Migrati
 	return out, nil
 }
 
+// ReadStatus is Status without writing anything: a database with no
+// schema_migrations table has every migration pending.
+func ReadStatus(ctx context.Context, c Conn, d Dialect, migs []Migration) ([]MigrationState, error) {
+	applied := map[int]int64{}
+	rows, err := c.QueryContext(ctx, "SELECT version, applied_at FROM schema_migrations")
+	if err == nil {
+		defer rows.Close()
+		for rows.Next() {
+			var v int
+			var at int64
+			if err := rows.Scan(&v, &at); err != nil {
+				return nil, fmt.Errorf("%s: read schema_migrations: %w", d.Name, err)
+			}
+			applied[v] = at
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("%s: read schema_migrations: %w", d.Name, err)
+		}
+	}
+	out := make([]MigrationState, len(migs))
+	for i, m := range migs {
+		out[i] = MigrationState{Migration: m, AppliedAt: tm(applied[m.Version])}
+	}
+	return out, nil
+}
+
 // Migrate applies the pending migrations, each in its own transaction, and
 // returns the versions it applied.
 func Migrate(ctx context.Context, c Conn, d Dialect, migs []Migration, now time.Time) ([]int, error) {

@@ -105,6 +105,34 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return &Store{DB: sqldb.New(read, write, Dialect), write: write}, nil
 }
 
+// Status lists the migrations and which are applied to the file at path,
+// without creating or changing anything.
+func Status(ctx context.Context, path string) ([]sqldb.MigrationState, error) {
+	migs, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return sqldb.ReadStatus(ctx, noRows{}, Dialect, migs)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	defer db.Close()
+	if err := db.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return sqldb.ReadStatus(ctx, db, Dialect, migs)
+}
+
+// noRows stands for a database that does not exist yet.
+type noRows struct{ sqldb.Conn }
+
+func (noRows) QueryContext(context.Context, string, ...any) (*sql.Rows, error) {
+	return nil, os.ErrNotExist
+}
+
 // MigrationStatus lists the embedded migrations and when each was applied.
 func (s *Store) MigrationStatus(ctx context.Context) ([]sqldb.MigrationState, error) {
 	migs, err := Migrations()
