@@ -1,20 +1,11 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
-	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -82,7 +73,7 @@ func TestBrowserForgotPassword(t *testing.T) {
 		"passCodePayload": map[string]any{"phone": phone, "passCode": reg}}); r.StatusCode != 200 {
 		t.Fatalf("signup %s: %s", phone, r.Raw)
 	}
-	box := httptest.NewServer(browserMailbox(mail, sms))
+	box := httptest.NewServer(codeMailbox(mail, sms))
 	t.Cleanup(box.Close)
 
 	env := []string{"KEYHAVEN_URL=" + p.URL, "KEYHAVEN_APP_ID=" + testAppID, "MAILBOX_URL=" + box.URL,
@@ -91,7 +82,7 @@ func TestBrowserForgotPassword(t *testing.T) {
 	for k, v := range users {
 		env = append(env, "EMAIL_"+k+"="+v)
 	}
-	browserRunNode(t, node, env)
+	runNode(t, node, "browser", 4*time.Minute, []string{"--test-reporter=spec", "flow.test.js"}, env)
 	if t.Failed() {
 		t.Logf("keyhaven output:\n%s", p.Output())
 		return
@@ -153,75 +144,4 @@ func browserFind() string {
 		}
 	}
 	return ""
-}
-
-// browserMailbox lets the browser script read what the sinks caught:
-//
-//	GET /code?to=<email or phone>[&wait=<ms>]  the next message to it, as
-//	                                  {"code","subject","text"}; 404 if none
-//	                                  comes within wait (default 10 s)
-func browserMailbox(mail *mailsink.Sink, sms *smssink.Sink) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /code", func(w http.ResponseWriter, r *http.Request) {
-		to := r.URL.Query().Get("to")
-		wait := 10 * time.Second
-		if ms, err := strconv.Atoi(r.URL.Query().Get("wait")); err == nil && ms > 0 {
-			wait = time.Duration(ms) * time.Millisecond
-		}
-		w.Header().Set("Content-Type", "application/json")
-		var out map[string]string
-		var err error
-		if strings.Contains(to, "@") {
-			var m mailsink.Message
-			if m, err = mail.Next(r.Context(), to, wait); err == nil {
-				out = map[string]string{"code": m.Code(), "subject": m.Subject, "text": m.Text}
-			}
-		} else {
-			var m smssink.Message
-			if m, err = sms.Next(r.Context(), to, wait); err == nil {
-				out = map[string]string{"code": m.Code, "text": m.Text}
-			}
-		}
-		if err != nil {
-			w.WriteHeader(http.StatusNotFound)
-			out = map[string]string{"error": err.Error()}
-		}
-		_ = json.NewEncoder(w).Encode(out)
-	})
-	return mux
-}
-
-// browserRunNode runs e2e/browser/flow.test.js, streaming its report into
-// the test log, and fails the test if node exits non-zero.
-func browserRunNode(t *testing.T, node string, env []string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test-reporter=spec", "flow.test.js")
-	cmd.Dir = "browser"
-	// On timeout, SIGTERM the group: Playwright closes Chromium on SIGTERM.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
-	cmd.WaitDelay = 15 * time.Second
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "NO_COLOR=1"}, env...)
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			t.Log(sc.Text())
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	start := time.Now()
-	err := cmd.Run()
-	pw.Close()
-	wg.Wait()
-	if err != nil {
-		t.Errorf("node flow.test.js failed after %v: %v", time.Since(start).Round(time.Millisecond), err)
-	}
 }
