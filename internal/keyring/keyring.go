@@ -6,6 +6,7 @@ package keyring
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 
 	"github.com/keyhaven/keyhaven/internal/pwcrypto"
@@ -22,7 +23,14 @@ type Ring struct {
 
 // Load reads or creates the keys.
 func Load(ctx context.Context, st store.Secrets, issuer string) (*Ring, error) {
+	// Generate only what is missing: RSA key generation costs a good part of
+	// a second, and start-up should not pay it on every restart.
 	ensure := func(name string, gen func() ([]byte, error)) ([]byte, error) {
+		if v, err := st.Secret(ctx, name); err == nil {
+			return v, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("keyring: read %s: %w", name, err)
+		}
 		v, err := gen()
 		if err != nil {
 			return nil, fmt.Errorf("keyring: generate %s: %w", name, err)

@@ -19,9 +19,15 @@ type Report struct {
 	Machine           string
 	SMTPURL           string
 	HashSpec          pwhash.Spec
-	Ceiling           float64       // hash operations a second, one goroutine per core
-	SetupTime         time.Duration // creating the users
-	Phases            []PhaseResult
+	// Ceiling is the hash operations a second this machine does with one
+	// goroutine per core: the higher of the measurements before and after
+	// the phases.
+	Ceiling, CeilingBefore, CeilingAfter float64
+	// HashCPU is the CPU time one hash takes (the lower of the two
+	// ceiling measurements).
+	HashCPU   time.Duration
+	SetupTime time.Duration // creating the users
+	Phases    []PhaseResult
 }
 
 // PhaseResult is one phase's numbers.
@@ -37,8 +43,15 @@ type PhaseResult struct {
 	Rate                                float64 // OK per second of Elapsed
 	Latency                             summary
 
-	Ceiling float64 // the rate the hash ceiling allows for this phase; 0 if none
-	Ratio   float64 // Rate / Ceiling
+	HashesPerOp int     // password hashes one operation costs; 0 if not hash-bound
+	Ceiling     float64 // the rate the hash ceiling allows for this phase; 0 if none
+	Ratio       float64 // Rate / Ceiling
+
+	// CPU used during the phase by the server (from its /metrics; 0 if
+	// unknown) and by the load test itself; for hash-bound phases, the
+	// share of the server's CPU its hashes account for.
+	ServerCPU, LoadCPU time.Duration
+	HashShare          float64
 
 	CodeLatency summary // reset: request to code in the inbox
 
@@ -63,6 +76,38 @@ func newPhase(name, unit string, elapsed time.Duration, c *counts, lat *recorder
 		p.Rate = float64(ok) / elapsed.Seconds()
 	}
 	return p
+}
+
+// judge sets the phase's ceiling from the hash ceiling and decides whether
+// it meets its target.
+func (p *PhaseResult) judge(hashCeiling float64) {
+	if p.HashesPerOp > 0 && hashCeiling > 0 {
+		p.Ceiling = hashCeiling / float64(p.HashesPerOp)
+		p.Ratio = p.Rate / p.Ceiling
+	}
+	clean := p.ServerErrors == 0 && p.Transport == 0
+	switch p.Name {
+	case PhaseSignIn:
+		p.Meets = clean && p.Ratio >= 0.95
+	case PhaseReset:
+		p.Meets = clean && p.Ratio >= 0.90 && p.CodeLatency.N > 0 && p.CodeLatency.P50 <= 50*time.Millisecond
+	case PhaseProfile:
+		p.Meets = clean && p.Failed == 0 && p.Clients == 16 && p.Rate >= 10000 && p.Latency.P99 <= 10*time.Millisecond
+	case PhaseCodes:
+		p.Meets = clean && p.Failed == 0 && p.Rate >= 1000 && p.Undelivered == 0 && p.Drain <= time.Second
+	case PhaseBurst:
+		worst := max(p.PeakRSS, p.PeakRSSHWM)
+		p.Meets = p.OK+p.Failed+p.ServerErrors == p.Clients && p.ServerErrors == 0 && worst > 0 && worst < p.MemoryLimit
+	}
+}
+
+// account computes the share of the server's CPU that went into hashing:
+// what the phase's throughput would be, as a share of the ceiling, on a
+// machine where nothing but the server ran.
+func (p *PhaseResult) account(hashCPU time.Duration) {
+	if p.HashesPerOp > 0 && p.ServerCPU > 0 && hashCPU > 0 {
+		p.HashShare = float64(p.OK*p.HashesPerOp) * float64(hashCPU) / float64(p.ServerCPU)
+	}
 }
 
 func (p PhaseResult) oneLine() string {
@@ -96,8 +141,8 @@ func (r *Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "machine: %s\n", r.Machine)
 	fmt.Fprintf(w, "target:  %s  users=%d concurrency=%d profile-concurrency=%d duration=%s burst=%d\n",
 		c.URL, c.Users, c.Concurrency, c.ProfileConcurrency, c.Duration, c.Burst)
-	fmt.Fprintf(w, "hash ceiling: %.1f ops/s (%s, %d goroutines, %s); users created in %s\n\n",
-		r.Ceiling, c.HashSpec, runtime.NumCPU(), c.CeilingTime, r.SetupTime.Round(time.Millisecond))
+	fmt.Fprintf(w, "hash ceiling: %.1f ops/s (%s, %d goroutines, %s each: %.1f before the phases, %.1f after); users created in %s\n\n",
+		r.Ceiling, c.HashSpec, runtime.NumCPU(), c.CeilingTime, r.CeilingBefore, r.CeilingAfter, r.SetupTime.Round(time.Millisecond))
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "phase\tclients\tok\tfailed\t5xx\tno answer\trate/s\tp50\tp95\tp99\tceiling/s\tratio\t")
@@ -117,6 +162,14 @@ func (r *Report) Write(w io.Writer) {
 			verdict = "meets"
 		}
 		fmt.Fprintf(w, "%-8s %s target (%s)\n", p.Name, verdict, p.Target)
+		if span := p.Elapsed + p.Drain; span > 0 { // the codes phase's CPU includes its drain
+			cores := func(d time.Duration) float64 { return d.Seconds() / span.Seconds() }
+			line := fmt.Sprintf("         CPU: server %.2f cores, load test %.2f cores", cores(p.ServerCPU), cores(p.LoadCPU))
+			if p.HashShare > 0 {
+				line += fmt.Sprintf("; hashing is %.1f%% of the server's CPU (%s per hash)", 100*p.HashShare, ms(r.HashCPU))
+			}
+			fmt.Fprintln(w, line)
+		}
 		switch p.Name {
 		case PhaseReset:
 			fmt.Fprintf(w, "         code in the inbox after the request: p50 %s p95 %s p99 %s (n=%d)\n",

@@ -134,6 +134,8 @@ type Secrets interface {
 	// EnsureSecret stores value under name unless a value is there already,
 	// and returns the stored value: the first writer wins, across replicas.
 	EnsureSecret(ctx context.Context, name string, value []byte) ([]byte, error)
+	// Secret returns the value stored under name, ErrNotFound if none.
+	Secret(ctx context.Context, name string) ([]byte, error)
 }
 
 // Users stores accounts.

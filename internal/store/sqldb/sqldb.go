@@ -205,6 +205,13 @@ func (db *DB) EnsureSecret(ctx context.Context, name string, value []byte) ([]by
 	return out, err
 }
 
+// Secret implements store.Secrets.
+func (db *DB) Secret(ctx context.Context, name string) ([]byte, error) {
+	var v []byte
+	err := db.read.QueryRowContext(ctx, db.q("SELECT value FROM settings WHERE name = ?"), name).Scan(&v)
+	return v, db.err("get secret", err)
+}
+
 // ---- users
 
 const userCols = "SELECT id, email, email_key, email_verified, phone, phone_verified, username, username_key, " +

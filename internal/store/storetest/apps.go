@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -98,6 +99,12 @@ var secretTests = []test{
 		got, err = st.EnsureSecret(ctx, "key", []byte("other"))
 		ok(t, err)
 		same(t, "second EnsureSecret", got, v1)
+		if got, err = st.Secret(ctx, "key"); err != nil || string(got) != string(v1) {
+			t.Fatalf("Secret: %q %v", got, err)
+		}
+		if _, err = st.Secret(ctx, "absent"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Secret of an absent name: %v, want ErrNotFound", err)
+		}
 		got, err = st.EnsureSecret(ctx, "another", []byte("other"))
 		ok(t, err)
 		same(t, "a second name", got, []byte("other"))
