@@ -17,11 +17,14 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/config"
+	"github.com/keyhaven/keyhaven/internal/pwhash"
 	"github.com/keyhaven/keyhaven/internal/server"
 	"github.com/keyhaven/keyhaven/internal/store"
 )
@@ -69,6 +72,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := server.NewLogger(cfg, stderr)
+	tuneRuntime(&cfg, getenv)
 	start := time.Now()
 	s, err := server.New(ctx, cfg, log, server.Options{Mount: server.Mount})
 	if err != nil {
@@ -89,6 +93,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	err = s.Run(ctx, ln, 30*time.Second)
 	log.Info("keyhaven stopped")
 	return err
+}
+
+// tuneRuntime keeps hashing from starving everything else. With one
+// processor per core and one hash per core, running hashes hold every
+// processor and each request waits ~10 ms for preemption; one extra
+// processor lets the rest of a request (and the outbox) run between hashes.
+// Each argon2id hash allocates its m KiB afresh, so a soft memory limit of
+// the hash pool's working set plus headroom keeps a burst from doubling the
+// heap. GOMAXPROCS and GOMEMLIMIT set by the operator win.
+func tuneRuntime(cfg *config.Config, getenv func(string) string) {
+	procs := runtime.GOMAXPROCS(0)
+	if cfg.HashConcurrency == 0 {
+		cfg.HashConcurrency = procs
+	}
+	if getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(procs + 1)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		if spec, err := pwhash.ParseSpec(cfg.PasswordHash); err == nil && spec.Kind == pwhash.Argon2id {
+			debug.SetMemoryLimit(int64(cfg.HashConcurrency)*int64(spec.Memory)*1024 + 96<<20)
+		}
+	}
 }
 
 // adminConfig loads the config for an admin command: the database settings

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/account"
@@ -64,6 +65,43 @@ type Server struct {
 	observe   func(string, int, time.Duration)
 	outcome   func(string, int, int)
 	handler   http.Handler
+	apps      appCache
+}
+
+// appCache remembers apps that exist for a few seconds: every /api/v3 call
+// checks its x-authing-app-id, and apps are never deleted, so a hit cannot
+// answer wrongly. Misses are not cached (an app created on another replica
+// works at once), and client authentication reads the app afresh, so a
+// changed secret is never checked against a cached one.
+type appCache struct {
+	mu sync.RWMutex
+	m  map[string]cachedApp
+}
+
+type cachedApp struct {
+	app     store.App
+	expires time.Time
+}
+
+const appCacheTTL = 5 * time.Second
+
+func (c *appCache) get(id string, now time.Time) (store.App, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e, ok := c.m[id]
+	if !ok || now.After(e.expires) {
+		return store.App{}, false
+	}
+	return e.app, true
+}
+
+func (c *appCache) put(a store.App, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 10000 {
+		c.m = map[string]cachedApp{}
+	}
+	c.m[a.ID] = cachedApp{app: a, expires: now.Add(appCacheTTL)}
 }
 
 // New builds the server and its routes.
@@ -183,9 +221,16 @@ func (s *Server) app(r *http.Request) (store.App, error) {
 	if id == "" || len(id) > 128 {
 		return store.App{}, errNoApp
 	}
+	now := time.Now()
+	if a, ok := s.apps.get(id, now); ok {
+		return a, nil
+	}
 	a, err := s.st.GetApp(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		return a, errNoApp
+	}
+	if err == nil {
+		s.apps.put(a, now)
 	}
 	return a, err
 }
@@ -255,6 +300,9 @@ func (s *Server) checkClient(r *http.Request, app store.App, postID, postSecret 
 	}
 	if id == "" && secret == "" {
 		return nil
+	}
+	if fresh, err := s.st.GetApp(r.Context(), app.ID); err == nil {
+		app = fresh // never check a secret against a cached app
 	}
 	sum := sha256.Sum256([]byte(secret))
 	if id != app.ID || subtle.ConstantTimeCompare(sum[:], app.SecretHash) != 1 {

@@ -137,7 +137,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		return nil, err
 	}
 	// A short lease: a crashed replica's claimed messages go out again soon.
-	s.Worker = notify.NewWorker(st, emailSender, smsSender, notify.WorkerOptions{Now: o.Now, Logger: log, Lease: 15 * time.Second,
+	s.Worker = notify.NewWorker(st, emailSender, smsSender, notify.WorkerOptions{Now: o.Now, Logger: log, Lease: 15 * time.Second, Concurrency: 16,
 		Observer: s.Metrics})
 	wake := s.Worker.Wake
 	pw := &account.Passwords{

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/apierr"
@@ -22,6 +23,7 @@ import (
 
 // Service manages sessions.
 type Service struct {
+	verified   verifiedCache
 	st         store.Sessions
 	signer     *token.Signer
 	pepper     []byte
@@ -174,10 +176,18 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 		return Principal{}, ErrUnauthorized
 	}
 	now := s.now()
-	var c AccessClaims
-	if err := s.signer.Verify(raw, now, &c); err != nil || c.SessionID == "" {
+	c, ok := s.verified.get(raw)
+	if !ok {
+		if err := s.signer.Verify(raw, now, &c); err != nil || c.SessionID == "" {
+			return Principal{}, ErrUnauthorized
+		}
+		s.verified.put(raw, c)
+	}
+	if c.Expiry == nil || !now.Before(c.Expiry.Time()) {
 		return Principal{}, ErrUnauthorized
 	}
+	// The session is read on every call, cache or not: ending it ends the
+	// token at once, on every replica.
 	sess, err := s.st.GetSession(ctx, c.SessionID)
 	if errors.Is(err, store.ErrNotFound) {
 		return Principal{}, ErrUnauthorized
@@ -189,6 +199,33 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 		return Principal{}, ErrUnauthorized
 	}
 	return Principal{UserID: sess.UserID, SessionID: sess.ID, AppID: sess.AppID, Scope: c.Scope}, nil
+}
+
+// verifiedCache remembers access tokens whose signature checked out, so a
+// busy client does not pay an RSA verification and a JSON decode per
+// request. A token's claims never change; expiry and the session are still
+// checked every time. Bounded by emptying it when full.
+type verifiedCache struct {
+	mu sync.RWMutex
+	m  map[string]AccessClaims
+}
+
+const verifiedCacheMax = 20000
+
+func (v *verifiedCache) get(raw string) (AccessClaims, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	c, ok := v.m[raw]
+	return c, ok
+}
+
+func (v *verifiedCache) put(raw string, c AccessClaims) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil || len(v.m) >= verifiedCacheMax {
+		v.m = make(map[string]AccessClaims, 1024)
+	}
+	v.m[raw] = c
 }
 
 // ErrInvalidGrant is the OAuth answer to a bad refresh token.
