@@ -66,7 +66,8 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	applied_at BIGINT NOT NULL
 )`
 
-// Status lists every known migration with the time it was applied.
+// Status lists every known migration with the time it was applied,
+// creating the bookkeeping table if the database has none yet.
 func Status(ctx context.Context, c Conn, d Dialect, migs []Migration) ([]MigrationState, error) {
 	if _, err := c.ExecContext(ctx, createMigrationsTable); err != nil {
 		return nil, fmt.Errorf("%s: create schema_migrations: %w", d.Name, err)
@@ -75,32 +76,23 @@ func Status(ctx context.Context, c Conn, d Dialect, migs []Migration) ([]Migrati
 	if err != nil {
 		return nil, fmt.Errorf("%s: read schema_migrations: %w", d.Name, err)
 	}
-	defer rows.Close()
-	applied := map[int]int64{}
-	for rows.Next() {
-		var v int
-		var at int64
-		if err := rows.Scan(&v, &at); err != nil {
-			return nil, fmt.Errorf("%s: read schema_migrations: %w", d.Name, err)
-		}
-		applied[v] = at
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: read schema_migrations: %w", d.Name, err)
-	}
-	out := make([]MigrationState, len(migs))
-	for i, m := range migs {
-		out[i] = MigrationState{Migration: m, AppliedAt: tm(applied[m.Version])}
-	}
-	return out, nil
+	return statesOf(rows, d, migs)
 }
 
 // ReadStatus is Status without writing anything: a database with no
 // schema_migrations table has every migration pending.
 func ReadStatus(ctx context.Context, c Conn, d Dialect, migs []Migration) ([]MigrationState, error) {
-	applied := map[int]int64{}
 	rows, err := c.QueryContext(ctx, "SELECT version, applied_at FROM schema_migrations")
-	if err == nil {
+	if err != nil {
+		rows = nil // no table yet: everything is pending
+	}
+	return statesOf(rows, d, migs)
+}
+
+// statesOf pairs migs with the applied rows (nil rows: none applied).
+func statesOf(rows *sql.Rows, d Dialect, migs []Migration) ([]MigrationState, error) {
+	applied := map[int]int64{}
+	if rows != nil {
 		defer rows.Close()
 		for rows.Next() {
 			var v int
