@@ -14,7 +14,7 @@ import (
 
 // nodeSuites are the files under e2e/node that TestNodeSDK runs, each
 // against its own server, database and sinks.
-var nodeSuites = []string{"reset"}
+var nodeSuites = []string{"reset", "userinfo"}
 
 // TestNodeSDK runs the official GenAuth Node SDK (authing-node-sdk, pinned
 // in e2e/node/package-lock.json) against the real binary: each suite is a

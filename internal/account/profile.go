@@ -329,13 +329,35 @@ func (s *Service) spend(ctx context.Context, p session.Principal, purpose, field
 	return c.Value, nil
 }
 
-// verifyEither checks code on channel a, or on b when a has no live code.
-func (s *Service) verifyEither(ctx context.Context, t passcode.Target, a, b, code, field string) error {
-	err := s.codes.Verify(ctx, t, a, code, field)
-	if errors.Is(err, passcode.ErrDead) {
-		return s.codes.Verify(ctx, t, b, code, field)
+// proof is one code a change request carries.
+type proof struct {
+	target         passcode.Target
+	channels       []string // the code may come from either (contract §4's table)
+	code, field    string
+	matchedChannel string
+}
+
+// checkAll checks every proof without spending any, then spends them all:
+// a request with one wrong code leaves the right ones usable.
+func (s *Service) checkAll(ctx context.Context, proofs ...*proof) error {
+	for _, p := range proofs {
+		var err error
+		for _, ch := range p.channels {
+			if err = s.codes.Check(ctx, p.target, ch, p.code, p.field); !errors.Is(err, passcode.ErrDead) {
+				p.matchedChannel = ch
+				break
+			}
+		}
+		if err != nil {
+			return err
+		}
 	}
-	return err
+	for _, p := range proofs {
+		if err := s.codes.Verify(ctx, p.target, p.matchedChannel, p.code, p.field); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // EmailChange is verify-update-email-request's payload.
@@ -358,6 +380,7 @@ func (s *Service) VerifyEmailChange(ctx context.Context, p session.Principal, in
 	if err := s.free(ctx, store.User{EmailKey: ne.Key}); err != nil {
 		return "", 0, err
 	}
+	var proofs []*proof
 	if u.EmailKey != "" {
 		oe, err := ParseEmail("emailPassCodePayload.oldEmail", in.OldEmail)
 		if err != nil {
@@ -366,13 +389,12 @@ func (s *Service) VerifyEmailChange(ctx context.Context, p session.Principal, in
 		if oe.Key != u.EmailKey {
 			return "", 0, apierr.BadRequest("emailPassCodePayload.oldEmail", "is not this account's email")
 		}
-		if err := s.verifyEither(ctx, passcode.EmailTarget(u.EmailKey), "CHANNEL_UPDATE_EMAIL", "CHANNEL_UNBIND_EMAIL",
-			in.OldCode, "emailPassCodePayload.oldEmailPassCode"); err != nil {
-			return "", 0, err
-		}
+		proofs = append(proofs, &proof{target: passcode.EmailTarget(u.EmailKey), channels: []string{"CHANNEL_UPDATE_EMAIL", "CHANNEL_UNBIND_EMAIL"},
+			code: in.OldCode, field: "emailPassCodePayload.oldEmailPassCode"})
 	}
-	if err := s.verifyEither(ctx, passcode.EmailTarget(ne.Key), "CHANNEL_UPDATE_EMAIL", "CHANNEL_BIND_EMAIL",
-		in.NewCode, "emailPassCodePayload.newEmailPassCode"); err != nil {
+	proofs = append(proofs, &proof{target: passcode.EmailTarget(ne.Key), channels: []string{"CHANNEL_UPDATE_EMAIL", "CHANNEL_BIND_EMAIL"},
+		code: in.NewCode, field: "emailPassCodePayload.newEmailPassCode"})
+	if err := s.checkAll(ctx, proofs...); err != nil {
 		return "", 0, err
 	}
 	return s.actionToken("update_email", u.ID, p.AppID, ne.Address)
@@ -420,6 +442,7 @@ func (s *Service) VerifyPhoneChange(ctx context.Context, p session.Principal, in
 	if err := s.free(ctx, store.User{Phone: np.E164}); err != nil {
 		return "", 0, err
 	}
+	var proofs []*proof
 	if u.Phone != "" {
 		op, err := s.ParsePhone("phonePassCodePayload.oldPhoneNumber", in.OldPhone, in.OldCountryCode)
 		if err != nil {
@@ -428,13 +451,12 @@ func (s *Service) VerifyPhoneChange(ctx context.Context, p session.Principal, in
 		if op.E164 != u.Phone {
 			return "", 0, apierr.BadRequest("phonePassCodePayload.oldPhoneNumber", "is not this account's phone")
 		}
-		if err := s.codes.Verify(ctx, passcode.PhoneTarget(u.Phone), "CHANNEL_UNBIND_PHONE", in.OldCode,
-			"phonePassCodePayload.oldPhonePassCode"); err != nil {
-			return "", 0, err
-		}
+		proofs = append(proofs, &proof{target: passcode.PhoneTarget(u.Phone), channels: []string{"CHANNEL_UNBIND_PHONE"},
+			code: in.OldCode, field: "phonePassCodePayload.oldPhonePassCode"})
 	}
-	if err := s.codes.Verify(ctx, passcode.PhoneTarget(np.E164), "CHANNEL_BIND_PHONE", in.NewCode,
-		"phonePassCodePayload.newPhonePassCode"); err != nil {
+	proofs = append(proofs, &proof{target: passcode.PhoneTarget(np.E164), channels: []string{"CHANNEL_BIND_PHONE"},
+		code: in.NewCode, field: "phonePassCodePayload.newPhonePassCode"})
+	if err := s.checkAll(ctx, proofs...); err != nil {
 		return "", 0, err
 	}
 	return s.actionToken("update_phone", u.ID, p.AppID, np.E164)

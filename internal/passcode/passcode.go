@@ -126,6 +126,18 @@ func (s *Service) Issue(ctx context.Context, t Target, channel string, build fun
 // Verify uses the code for (t, channel). field names the request field for
 // format errors. A wrong code says how many tries are left.
 func (s *Service) Verify(ctx context.Context, t Target, channel, code, field string) error {
+	return s.use(ctx, s.st.ConsumeCode, t, channel, code, field)
+}
+
+// Check is Verify that leaves a right code unused, for flows that must see
+// two codes right before spending either. A wrong code counts as in Verify.
+func (s *Service) Check(ctx context.Context, t Target, channel, code, field string) error {
+	return s.use(ctx, s.st.MatchCode, t, channel, code, field)
+}
+
+type codeOp func(ctx context.Context, target, channel string, codeHash []byte, now time.Time, maxAttempts int) (store.CodeResult, int, error)
+
+func (s *Service) use(ctx context.Context, op codeOp, t Target, channel, code, field string) error {
 	if !validFormat(code) {
 		return apierr.BadRequest(field, "must be the 6-digit code that was sent")
 	}
@@ -138,7 +150,7 @@ func (s *Service) Verify(ctx context.Context, t Target, channel, code, field str
 	if fails >= s.lim.DailyFailures {
 		return errDaily
 	}
-	res, left, err := s.st.ConsumeCode(ctx, string(t), channel, s.hash(t, channel, code), now, s.lim.MaxAttempts)
+	res, left, err := op(ctx, string(t), channel, s.hash(t, channel, code), now, s.lim.MaxAttempts)
 	if err != nil {
 		return fmt.Errorf("passcode: consume: %w", err)
 	}

@@ -170,6 +170,10 @@ type Codes interface {
 	// returns CodeWrong with the attempts left; CodeDead if there is no live
 	// code or maxAttempts were used.
 	ConsumeCode(ctx context.Context, target, channel string, codeHash []byte, now time.Time, maxAttempts int) (CodeResult, int, error)
+	// MatchCode is ConsumeCode that leaves a matching code unused (a flow
+	// that needs two codes checks both before spending either); a mismatch
+	// still counts an attempt.
+	MatchCode(ctx context.Context, target, channel string, codeHash []byte, now time.Time, maxAttempts int) (CodeResult, int, error)
 }
 
 // Throttles keeps fixed-window counters shared by every replica.

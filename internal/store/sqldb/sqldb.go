@@ -392,18 +392,39 @@ func (db *DB) IssueCode(ctx context.Context, c store.Code, minInterval time.Dura
 // ConsumeCode implements store.Codes. Each statement is atomic on its own:
 // the match claims the code, otherwise the miss is counted.
 func (db *DB) ConsumeCode(ctx context.Context, target, channel string, codeHash []byte, now time.Time, maxAttempts int) (store.CodeResult, int, error) {
-	res, err := db.write.ExecContext(ctx, db.q(
-		"UPDATE codes SET used_at = ? WHERE target = ? AND channel = ? AND code_hash = ? "+
-			"AND used_at = 0 AND expires_at > ? AND attempts < ?"),
-		ms(now), target, channel, codeHash, ms(now), maxAttempts)
-	if err != nil {
-		return store.CodeDead, 0, db.err("consume code", err)
+	return db.useCode(ctx, true, target, channel, codeHash, now, maxAttempts)
+}
+
+// MatchCode implements store.Codes.
+func (db *DB) MatchCode(ctx context.Context, target, channel string, codeHash []byte, now time.Time, maxAttempts int) (store.CodeResult, int, error) {
+	return db.useCode(ctx, false, target, channel, codeHash, now, maxAttempts)
+}
+
+func (db *DB) useCode(ctx context.Context, consume bool, target, channel string, codeHash []byte, now time.Time, maxAttempts int) (store.CodeResult, int, error) {
+	const live = "target = ? AND channel = ? AND code_hash = ? AND used_at = 0 AND expires_at > ? AND attempts < ?"
+	var matched bool
+	if consume {
+		res, err := db.write.ExecContext(ctx, db.q("UPDATE codes SET used_at = ? WHERE "+live),
+			ms(now), target, channel, codeHash, ms(now), maxAttempts)
+		if err != nil {
+			return store.CodeDead, 0, db.err("consume code", err)
+		}
+		n, _ := res.RowsAffected()
+		matched = n == 1
+	} else {
+		var one int
+		err := db.write.QueryRowContext(ctx, db.q("SELECT 1 FROM codes WHERE "+live),
+			target, channel, codeHash, ms(now), maxAttempts).Scan(&one)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return store.CodeDead, 0, db.err("match code", err)
+		}
+		matched = err == nil
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
+	if matched {
 		return store.CodeOK, 0, nil
 	}
 	var attempts int
-	err = db.write.QueryRowContext(ctx, db.q(
+	err := db.write.QueryRowContext(ctx, db.q(
 		"UPDATE codes SET attempts = attempts + 1 WHERE target = ? AND channel = ? "+
 			"AND used_at = 0 AND expires_at > ? AND attempts < ? RETURNING attempts"),
 		target, channel, ms(now), maxAttempts).Scan(&attempts)

@@ -32,6 +32,25 @@ func consume(t *testing.T, st store.Store, secret string, at time.Time, want sto
 }
 
 var codeTests = []test{
+	{"MatchLeavesTheCodeUsable", func(t *testing.T, st store.Store) {
+		ok(t, st.IssueCode(ctx, code(t0, "123456"), interval, nil))
+		for i := 0; i < 3; i++ {
+			got, _, err := st.MatchCode(ctx, target, channel, hash("123456"), t0, tries)
+			ok(t, err)
+			if got != store.CodeOK {
+				t.Fatalf("MatchCode = %v, want CodeOK", got)
+			}
+		}
+		got, left, err := st.MatchCode(ctx, target, channel, hash("000000"), t0, tries)
+		ok(t, err)
+		if got != store.CodeWrong || left != tries-1 {
+			t.Fatalf("MatchCode(wrong) = %v with %d left, want a counted miss", got, left)
+		}
+		consume(t, st, "123456", t0, store.CodeOK, 0)
+		if got, _, _ := st.MatchCode(ctx, target, channel, hash("123456"), t0, tries); got != store.CodeDead {
+			t.Fatalf("MatchCode after use = %v, want CodeDead", got)
+		}
+	}},
 	{"RightCodeOnce", func(t *testing.T, st store.Store) {
 		ok(t, st.IssueCode(ctx, code(t0, "123456"), interval, nil))
 		consume(t, st, "123456", t0.Add(time.Second), store.CodeOK, 0)
