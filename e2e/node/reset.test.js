@@ -10,74 +10,15 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { AuthenticationClient } = require('authing-node-sdk');
 const { sm2 } = require('sm-crypto');
 
-function env(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run this file through go test -run NodeSDK ./e2e/`);
-  return v;
-}
-
-const appHost = env('KEYHAVEN_URL');
-const appId = env('KEYHAVEN_APP_ID');
-const appSecret = env('KEYHAVEN_APP_SECRET');
-const mailbox = env('KEYHAVEN_MAILBOX_URL');
+const {
+  appHost, appId, appSecret, mailbox, TIMEOUT,
+  newClient, newEmail, newPassword,
+  code, messages, waitForMessage, ok, refused,
+} = require('./helpers');
 
 const RESET = 'CHANNEL_RESET_PASSWORD';
-const TIMEOUT = { timeout: 120_000 };
-
-function newClient(options = {}) {
-  return new AuthenticationClient({ appId, appSecret, appHost, ...options });
-}
-
-// A fresh address per test: the server allows one code per address and
-// channel a minute, and reruns against a kept database must not collide.
-function newEmail(tag) {
-  return `${tag}-${crypto.randomBytes(5).toString('hex')}@example.com`;
-}
-
-// newPassword returns a password the policy accepts (it refuses guessable
-// ones), distinct per call.
-function newPassword(tag) {
-  return `${tag}-${crypto.randomBytes(8).toString('hex')}`;
-}
-
-// code fetches the next code sent to `to` from the mailbox (it waits up to 10 s).
-async function code(to) {
-  const res = await fetch(`${mailbox}/code?to=${encodeURIComponent(to)}`);
-  const body = await res.json();
-  assert.equal(res.status, 200, `no code reached ${to}: ${JSON.stringify(body)}`);
-  assert.match(body.code, /^\d{6}$/);
-  return body.code;
-}
-
-// messages lists everything the sinks received for `to` so far.
-async function messages(to) {
-  const res = await fetch(`${mailbox}/messages?to=${encodeURIComponent(to)}`);
-  assert.equal(res.status, 200);
-  return res.json();
-}
-
-// waitForMessage polls until a message to `to` satisfies pred (up to 10 s).
-async function waitForMessage(to, pred, what) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const got = await messages(to);
-    const m = got.find(pred);
-    if (m) return m;
-    if (Date.now() > deadline) {
-      assert.fail(`${what} did not reach ${to} within 10 s; received: ${JSON.stringify(got)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-// ok asserts a business success and returns its data.
-function ok(reply, what) {
-  assert.equal(reply.statusCode, 200, `${what}: ${JSON.stringify(reply)}`);
-  return reply.data;
-}
 
 let systemInfo;
 async function keys() {
