@@ -107,15 +107,15 @@ func (s *Service) Issue(ctx context.Context, t Target, channel string, build fun
 			return fmt.Errorf("passcode: build message: %w", err)
 		}
 	}
-	c := store.Code{Target: string(t), Channel: channel, CodeHash: s.hash(t, channel, code), CreatedAt: now, ExpiresAt: now.Add(s.lim.TTL)}
+	// The hourly count is kept in IssueCode's own transaction: one commit
+	// per code request instead of two.
+	c := store.Code{Target: string(t), Channel: channel, CodeHash: s.hash(t, channel, code), CreatedAt: now,
+		ExpiresAt: now.Add(s.lim.TTL), Counter: &store.Counter{Key: "send:" + string(t), Window: hour, ExpiresAt: hour.Add(time.Hour)}}
 	if err := s.st.IssueCode(ctx, c, s.lim.Interval, msg); err != nil {
 		if errors.Is(err, store.ErrThrottled) {
 			return errThrottled
 		}
 		return fmt.Errorf("passcode: issue: %w", err)
-	}
-	if _, err := s.st.Hit(ctx, "send:"+string(t), hour, hour.Add(time.Hour)); err != nil {
-		return fmt.Errorf("passcode: hourly hit: %w", err)
 	}
 	if msg != nil {
 		s.wake()

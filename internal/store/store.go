@@ -62,6 +62,16 @@ type Code struct {
 	Attempts  int
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// Counter, if not nil, is a throttle counter (as Throttles.Hit) that
+	// IssueCode adds one to in the same transaction, when it issues.
+	Counter *Counter
+}
+
+// Counter names one fixed-window throttle counter.
+type Counter struct {
+	Key       string
+	Window    time.Time
+	ExpiresAt time.Time
 }
 
 // CodeResult is the outcome of ConsumeCode.

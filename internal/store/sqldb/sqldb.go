@@ -383,7 +383,12 @@ func (db *DB) IssueCode(ctx context.Context, c store.Code, minInterval time.Dura
 			return store.ErrThrottled
 		}
 		if msg != nil {
-			_, err = db.enqueue(ctx, tx, *msg)
+			if _, err = db.enqueue(ctx, tx, *msg); err != nil {
+				return err
+			}
+		}
+		if c.Counter != nil {
+			_, err = db.hit(ctx, tx, *c.Counter)
 		}
 		return err
 	})
@@ -441,12 +446,19 @@ func (db *DB) useCode(ctx context.Context, consume bool, target, channel string,
 
 // Hit implements store.Throttles.
 func (db *DB) Hit(ctx context.Context, key string, window, expiresAt time.Time) (int, error) {
+	n, err := db.hit(ctx, db.write, store.Counter{Key: key, Window: window, ExpiresAt: expiresAt})
+	return n, db.err("hit throttle", err)
+}
+
+func (db *DB) hit(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, c store.Counter) (int, error) {
 	var n int
-	err := db.write.QueryRowContext(ctx, db.q(
+	err := q.QueryRowContext(ctx, db.q(
 		"INSERT INTO throttles(key, window_start, count, expires_at) VALUES(?, ?, 1, ?) "+
 			"ON CONFLICT(key, window_start) DO UPDATE SET count = throttles.count + 1 RETURNING count"),
-		key, ms(window), ms(expiresAt)).Scan(&n)
-	return n, db.err("hit throttle", err)
+		c.Key, ms(c.Window), ms(c.ExpiresAt)).Scan(&n)
+	return n, err
 }
 
 // Count implements store.Throttles.

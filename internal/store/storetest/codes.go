@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"testing"
@@ -32,6 +33,17 @@ func consume(t *testing.T, st store.Store, secret string, at time.Time, want sto
 }
 
 var codeTests = []test{
+	{"IssueCountsOnlyWhenIssued", func(t *testing.T, st store.Store) {
+		c := code(t0, "123456")
+		c.Counter = &store.Counter{Key: "send:" + target, Window: t0, ExpiresAt: t0.Add(time.Hour)}
+		ok(t, st.IssueCode(ctx, c, interval, nil))
+		if err := st.IssueCode(ctx, c, interval, nil); !errors.Is(err, store.ErrThrottled) {
+			t.Fatalf("second code within the interval: %v", err)
+		}
+		if n, err := st.Count(ctx, "send:"+target, t0); err != nil || n != 1 {
+			t.Fatalf("counter = %d (%v), want 1: counted with the issue, not with the refusal", n, err)
+		}
+	}},
 	{"MatchLeavesTheCodeUsable", func(t *testing.T, st store.Store) {
 		ok(t, st.IssueCode(ctx, code(t0, "123456"), interval, nil))
 		for i := 0; i < 3; i++ {
