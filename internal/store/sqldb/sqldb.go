@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -367,13 +368,18 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 // IssueCode implements store.Codes. The throttle is the upsert's own WHERE,
 // so two replicas racing for the same target cannot both issue.
 func (db *DB) IssueCode(ctx context.Context, c store.Code, minInterval time.Duration, msg *store.OutboxMessage) error {
+	cutoff := ms(c.CreatedAt.Add(-minInterval))
+	if minInterval <= 0 {
+		// No throttle: concurrent requests' clocks may read out of order.
+		cutoff = math.MaxInt64
+	}
 	return db.tx(ctx, "issue code", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, db.q(
 			"INSERT INTO codes(target, channel, code_hash, attempts, created_at, expires_at, used_at) VALUES(?, ?, ?, 0, ?, ?, 0) "+
 				"ON CONFLICT(target, channel) DO UPDATE SET code_hash = excluded.code_hash, attempts = 0, "+
 				"created_at = excluded.created_at, expires_at = excluded.expires_at, used_at = 0 "+
 				"WHERE codes.created_at <= ?"),
-			c.Target, c.Channel, c.CodeHash, ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.CreatedAt.Add(-minInterval)))
+			c.Target, c.Channel, c.CodeHash, ms(c.CreatedAt), ms(c.ExpiresAt), cutoff)
 		if err != nil {
 			return err
 		}

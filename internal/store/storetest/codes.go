@@ -33,6 +33,12 @@ func consume(t *testing.T, st store.Store, secret string, at time.Time, want sto
 }
 
 var codeTests = []test{
+	{"NoIntervalNoThrottle", func(t *testing.T, st store.Store) {
+		ok(t, st.IssueCode(ctx, code(t0, "123456"), 0, nil))
+		// A concurrent request whose clock read a moment earlier.
+		ok(t, st.IssueCode(ctx, code(t0.Add(-time.Millisecond), "654321"), 0, nil))
+		consume(t, st, "654321", t0, store.CodeOK, 0)
+	}},
 	{"IssueCountsOnlyWhenIssued", func(t *testing.T, st store.Store) {
 		c := code(t0, "123456")
 		c.Counter = &store.Counter{Key: "send:" + target, Window: t0, ExpiresAt: t0.Add(time.Hour)}
