@@ -441,6 +441,26 @@ test('verifyDeleteAccountRequest by PASSWORD and by EMAIL_PASSCODE + deleteAccou
   refused(await newClient().signInByEmailPassword({ email: b.email, password: b.password }), 401, 40101, 'old password on the new account');
 });
 
+test('verifyDeleteAccountRequest by PHONE_PASSCODE + deleteAccount; a deletion notice is sent', TIMEOUT, async () => {
+  const u = await phoneUser('delphone');
+  ok(await u.c.sendSms({ phoneNumber: u.phone, channel: 'CHANNEL_DELETE_ACCOUNT' }), 'send-sms delete');
+  const delCode = await code(u.phone);
+  refused(await u.c.verifyDeleteAccountRequest({
+    verifyMethod: 'PHONE_PASSCODE', phonePassCodePayload: { phoneNumber: '13000000000', passCode: delCode },
+  }), 400, 40000, 'another number');
+  refused(await u.c.verifyDeleteAccountRequest({
+    verifyMethod: 'PHONE_PASSCODE', phonePassCodePayload: { phoneNumber: u.phone, passCode: wrongCode(delCode) },
+  }), 400, 40103, 'wrong delete code');
+  const v = ok(await u.c.verifyDeleteAccountRequest({
+    verifyMethod: 'PHONE_PASSCODE', phonePassCodePayload: { phoneNumber: u.phone, phoneCountryCode: '+86', passCode: delCode },
+  }), 'verify-delete-account-request by phone code');
+  assert.equal(v.tokenExpiresIn, 600);
+  assert.equal(ok(await u.c.deleteAccount({ deleteAccountToken: v.deleteAccountToken }), 'delete-account').success, true);
+  refused(await u.c.getProfile({}), 401, 40100, 'profile after deletion');
+  refused(await newClient().signInByPhonePassword({ phone: u.phone, password: u.password }), 401, 40101, 'sign in after deletion');
+  await waitForMessage(u.phone, (m) => !m.code && /delet|注销|删除/i.test(m.text), 'the deletion notice');
+});
+
 // Found as a server bug by these tests, fixed since: kept as regressions.
 
 test('a wrong new-address code does not burn the correct old-address code', {
