@@ -101,157 +101,108 @@ type Setting struct {
 	get    func(c *Config) string
 }
 
-func str(p func(*Config) *string) (func(*Config, string) error, func(*Config) string) {
-	return func(c *Config, v string) error { *p(c) = v; return nil }, func(c *Config) string { return *p(c) }
+func envName(key string) string {
+	return "KEYHAVEN_" + strings.ToUpper(strings.ReplaceAll(key, "-", "_"))
 }
 
-func secret(p func(*Config) *Secret) (func(*Config, string) error, func(*Config) string) {
-	return func(c *Config, v string) error { *p(c) = Secret(v); return nil }, func(c *Config) string { return "" }
+// text, secret, number and duration build the settings of each value type.
+func text(key, help string, p func(*Config) *string) Setting {
+	return Setting{Key: key, Env: envName(key), Help: help,
+		set: func(c *Config, v string) error { *p(c) = v; return nil },
+		get: func(c *Config) string { return *p(c) }}
 }
 
-func integer(min int, p func(*Config) *int) (func(*Config, string) error, func(*Config) string) {
-	return func(c *Config, v string) error {
+func secret(key, help string, p func(*Config) *Secret) Setting {
+	return Setting{Key: key, Env: envName(key), Help: help, Secret: true,
+		set: func(c *Config, v string) error { *p(c) = Secret(v); return nil },
+		get: func(*Config) string { return "" }}
+}
+
+func number(key, help string, min int, p func(*Config) *int) Setting {
+	return Setting{Key: key, Env: envName(key), Help: help,
+		set: func(c *Config, v string) error {
 			n, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil || n < min {
 				return fmt.Errorf("must be a whole number of at least %d, got %q", min, v)
 			}
 			*p(c) = n
 			return nil
-		}, func(c *Config) string {
-			return strconv.Itoa(*p(c))
-		}
+		},
+		get: func(c *Config) string { return strconv.Itoa(*p(c)) }}
 }
 
-func duration(min time.Duration, p func(*Config) *time.Duration) (func(*Config, string) error, func(*Config) string) {
-	return func(c *Config, v string) error {
+func duration(key, help string, min time.Duration, p func(*Config) *time.Duration) Setting {
+	return Setting{Key: key, Env: envName(key), Help: help,
+		set: func(c *Config, v string) error {
 			d, err := time.ParseDuration(strings.TrimSpace(v))
 			if err != nil || d < min {
 				return fmt.Errorf("must be a duration like 5m or 30s, at least %s, got %q", min, v)
 			}
 			*p(c) = d
 			return nil
-		}, func(c *Config) string {
-			return p(c).String()
-		}
-}
-
-func def(key, help string, secretVal bool, set func(*Config, string) error, get func(*Config) string) Setting {
-	return Setting{Key: key, Env: "KEYHAVEN_" + strings.ToUpper(strings.ReplaceAll(key, "-", "_")), Help: help,
-		Secret: secretVal, set: set, get: get}
+		},
+		get: func(c *Config) string { return p(c).String() }}
 }
 
 // Settings lists every setting, in the order the README documents them.
 func Settings() []Setting {
-	s := func(key, help string, pair func() (func(*Config, string) error, func(*Config) string)) Setting {
-		set, get := pair()
-		return def(key, help, false, set, get)
-	}
-	sec := func(key, help string, p func(*Config) *Secret) Setting {
-		set, get := secret(p)
-		return def(key, help, true, set, get)
-	}
 	return []Setting{
-		s("listen", "address to listen on", func() (func(*Config, string) error, func(*Config) string) {
-			return str(func(c *Config) *string { return &c.Listen })
-		}),
-		s("public-url", "external base URL (token issuer, links); default http://<listen>", func() (func(*Config, string) error, func(*Config) string) {
-			return str(func(c *Config) *string { return &c.PublicURL })
-		}),
-		sec("database-url", "sqlite:///abs/path.db, sqlite://rel/path.db or postgres://user:pass@host:port/db", func(c *Config) *Secret { return &c.DatabaseURL }),
-		s("db-max-conns", "PostgreSQL pool size", func() (func(*Config, string) error, func(*Config) string) {
-			return integer(1, func(c *Config) *int { return &c.DBMaxConns })
-		}),
-		s("db-connect-timeout", "how long start-up waits for the database", func() (func(*Config, string) error, func(*Config) string) {
-			return duration(time.Second, func(c *Config) *time.Duration { return &c.DBConnectTimeout })
-		}),
-		sec("smtp-url", "smtp://[user:pass@]host:port?from=addr&tls=none|starttls|tls; unset: mail is logged (development only)", func(c *Config) *Secret { return &c.SMTPURL }),
-		sec("sms-webhook-url", "each SMS is POSTed here as JSON; unset: SMS is logged (development only)", func(c *Config) *Secret { return &c.SMSWebhookURL }),
-		s("app-id", "bootstrap application id (with app-secret)", func() (func(*Config, string) error, func(*Config) string) {
-			return str(func(c *Config) *string { return &c.AppID })
-		}),
-		sec("app-secret", "bootstrap application secret (with app-id)", func(c *Config) *Secret { return &c.AppSecret }),
-		s("password-hash", "argon2id:m=19456,t=2,p=1 or bcrypt:cost=N", func() (func(*Config, string) error, func(*Config) string) {
-			return str(func(c *Config) *string { return &c.PasswordHash })
-		}),
-		s("hash-concurrency", "password hashes computed at once; 0 = one per CPU", func() (func(*Config, string) error, func(*Config) string) {
-			return integer(0, func(c *Config) *int { return &c.HashConcurrency })
-		}),
-		s("rate-limit-per-ip", "requests a minute from one address to sign-in, code and reset endpoints; 0 = off", func() (func(*Config, string) error, func(*Config) string) {
-			return integer(0, func(c *Config) *int { return &c.RateLimitPerIP })
-		}),
-		{Key: "trusted-proxies", Env: "KEYHAVEN_TRUSTED_PROXIES", Help: "comma-separated CIDRs whose X-Forwarded-For is believed",
-			set: func(c *Config, v string) error {
-				c.TrustedProxies = nil
-				for _, part := range strings.Split(v, ",") {
-					part = strings.TrimSpace(part)
-					if part == "" {
-						continue
-					}
-					p, err := netip.ParsePrefix(part)
-					if err != nil {
-						a, aerr := netip.ParseAddr(part)
-						if aerr != nil {
-							return fmt.Errorf("must be comma-separated CIDRs like 10.0.0.0/8, got %q", part)
-						}
-						p = netip.PrefixFrom(a, a.BitLen())
-					}
-					c.TrustedProxies = append(c.TrustedProxies, p.Masked())
-				}
-				return nil
-			},
-			get: func(c *Config) string {
+		text("listen", "address to listen on", func(c *Config) *string { return &c.Listen }),
+		text("public-url", "external base URL (token issuer, links); default http://<listen>", func(c *Config) *string { return &c.PublicURL }),
+		secret("database-url", "sqlite:///abs/path.db, sqlite://rel/path.db or postgres://user:pass@host:port/db", func(c *Config) *Secret { return &c.DatabaseURL }),
+		number("db-max-conns", "PostgreSQL pool size", 1, func(c *Config) *int { return &c.DBMaxConns }),
+		duration("db-connect-timeout", "how long start-up waits for the database", time.Second, func(c *Config) *time.Duration { return &c.DBConnectTimeout }),
+		secret("smtp-url", "smtp://[user:pass@]host:port?from=addr&tls=none|starttls|tls; unset: mail is logged (development only)", func(c *Config) *Secret { return &c.SMTPURL }),
+		secret("sms-webhook-url", "each SMS is POSTed here as JSON; unset: SMS is logged (development only)", func(c *Config) *Secret { return &c.SMSWebhookURL }),
+		text("app-id", "bootstrap application id (with app-secret)", func(c *Config) *string { return &c.AppID }),
+		secret("app-secret", "bootstrap application secret (with app-id)", func(c *Config) *Secret { return &c.AppSecret }),
+		text("password-hash", "argon2id:m=19456,t=2,p=1 or bcrypt:cost=N", func(c *Config) *string { return &c.PasswordHash }),
+		number("hash-concurrency", "password hashes computed at once; 0 = one per CPU", 0, func(c *Config) *int { return &c.HashConcurrency }),
+		number("rate-limit-per-ip", "requests a minute from one address to sign-in, code and reset endpoints; 0 = off", 0, func(c *Config) *int { return &c.RateLimitPerIP }),
+		{Key: "trusted-proxies", Env: envName("trusted-proxies"), Help: "comma-separated CIDRs whose X-Forwarded-For is believed",
+			set: setProxies, get: func(c *Config) string {
 				var out []string
 				for _, p := range c.TrustedProxies {
 					out = append(out, p.String())
 				}
 				return strings.Join(out, ",")
 			}},
-		s("default-phone-region", "region for phone numbers given without a country code (ISO 3166, e.g. CN)", func() (func(*Config, string) error, func(*Config) string) {
-			return str(func(c *Config) *string { return &c.DefaultPhoneRegion })
-		}),
-		s("product-name", "name shown in messages and on the hosted page", func() (func(*Config, string) error, func(*Config) string) {
-			return str(func(c *Config) *string { return &c.ProductName })
-		}),
-		s("logo-url", "logo shown on the hosted page", func() (func(*Config, string) error, func(*Config) string) {
-			return str(func(c *Config) *string { return &c.LogoURL })
-		}),
-		s("sign-in-url", "where the hosted page links after a reset", func() (func(*Config, string) error, func(*Config) string) {
-			return str(func(c *Config) *string { return &c.SignInURL })
-		}),
-		s("log-level", "debug, info, warn or error", func() (func(*Config, string) error, func(*Config) string) {
-			return str(func(c *Config) *string { return &c.LogLevel })
-		}),
-		s("log-format", "json or text", func() (func(*Config, string) error, func(*Config) string) {
-			return str(func(c *Config) *string { return &c.LogFormat })
-		}),
-		s("password-min-length", "shortest password accepted, in characters (8 to 64)", func() (func(*Config, string) error, func(*Config) string) {
-			return integer(8, func(c *Config) *int { return &c.PasswordMinLength })
-		}),
-		s("code-ttl", "how long a one-time code lives (at most 10m)", func() (func(*Config, string) error, func(*Config) string) {
-			return duration(30*time.Second, func(c *Config) *time.Duration { return &c.CodeTTL })
-		}),
-		s("code-max-attempts", "wrong tries that kill a code", func() (func(*Config, string) error, func(*Config) string) {
-			return integer(1, func(c *Config) *int { return &c.CodeMaxAttempts })
-		}),
-		s("code-interval", "least time between two codes to one target and channel", func() (func(*Config, string) error, func(*Config) string) {
-			return duration(0, func(c *Config) *time.Duration { return &c.CodeInterval })
-		}),
-		s("code-hourly-cap", "codes one target may receive an hour", func() (func(*Config, string) error, func(*Config) string) {
-			return integer(1, func(c *Config) *int { return &c.CodeHourlyCap })
-		}),
-		s("code-daily-failures", "wrong codes one target may see a day", func() (func(*Config, string) error, func(*Config) string) {
-			return integer(1, func(c *Config) *int { return &c.CodeDailyFailures })
-		}),
-		s("reset-token-ttl", "how long a passwordResetToken lives", func() (func(*Config, string) error, func(*Config) string) {
-			return duration(time.Minute, func(c *Config) *time.Duration { return &c.ResetTokenTTL })
-		}),
-		s("access-token-ttl", "access and id token lifetime", func() (func(*Config, string) error, func(*Config) string) {
-			return duration(time.Minute, func(c *Config) *time.Duration { return &c.AccessTokenTTL })
-		}),
-		s("refresh-token-ttl", "refresh token and session lifetime", func() (func(*Config, string) error, func(*Config) string) {
-			return duration(time.Minute, func(c *Config) *time.Duration { return &c.RefreshTokenTTL })
-		}),
+		text("default-phone-region", "region for phone numbers given without a country code (ISO 3166, e.g. CN)", func(c *Config) *string { return &c.DefaultPhoneRegion }),
+		text("product-name", "name shown in messages and on the hosted page", func(c *Config) *string { return &c.ProductName }),
+		text("logo-url", "logo shown on the hosted page", func(c *Config) *string { return &c.LogoURL }),
+		text("sign-in-url", "where the hosted page links after a reset", func(c *Config) *string { return &c.SignInURL }),
+		text("log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
+		text("log-format", "json or text", func(c *Config) *string { return &c.LogFormat }),
+		number("password-min-length", "shortest password accepted, in characters (8 to 64)", 8, func(c *Config) *int { return &c.PasswordMinLength }),
+		duration("code-ttl", "how long a one-time code lives (at most 10m)", 30*time.Second, func(c *Config) *time.Duration { return &c.CodeTTL }),
+		number("code-max-attempts", "wrong tries that kill a code", 1, func(c *Config) *int { return &c.CodeMaxAttempts }),
+		duration("code-interval", "least time between two codes to one target and channel", 0, func(c *Config) *time.Duration { return &c.CodeInterval }),
+		number("code-hourly-cap", "codes one target may receive an hour", 1, func(c *Config) *int { return &c.CodeHourlyCap }),
+		number("code-daily-failures", "wrong codes one target may see a day", 1, func(c *Config) *int { return &c.CodeDailyFailures }),
+		duration("reset-token-ttl", "how long a passwordResetToken lives", time.Minute, func(c *Config) *time.Duration { return &c.ResetTokenTTL }),
+		duration("access-token-ttl", "access and id token lifetime", time.Minute, func(c *Config) *time.Duration { return &c.AccessTokenTTL }),
+		duration("refresh-token-ttl", "refresh token and session lifetime", time.Minute, func(c *Config) *time.Duration { return &c.RefreshTokenTTL }),
 	}
+}
+
+func setProxies(c *Config, v string) error {
+	c.TrustedProxies = nil
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			a, aerr := netip.ParseAddr(part)
+			if aerr != nil {
+				return fmt.Errorf("must be comma-separated CIDRs like 10.0.0.0/8, got %q", part)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+	}
+	return nil
 }
 
 // Load builds the configuration from the YAML file named by --config or
