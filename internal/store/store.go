@@ -216,6 +216,9 @@ type Sessions interface {
 	// GetSession returns ErrNotFound for an unknown id (revoked ones are
 	// returned with RevokedAt set).
 	GetSession(ctx context.Context, id string) (Session, error)
+	// GetSessionUser returns a session and its user in one read; ErrNotFound
+	// if either is missing.
+	GetSessionUser(ctx context.Context, id string) (Session, User, error)
 	// RevokeSession ends one session and its refresh tokens.
 	RevokeSession(ctx context.Context, id string, now time.Time) error
 	// RevokeUserSessions ends every session and refresh token of a user.

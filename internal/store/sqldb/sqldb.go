@@ -39,11 +39,22 @@ type DB struct {
 	mu          sync.Mutex
 	queries     map[string]string
 	stmts       map[string]*sql.Stmt // prepared reads, by query text
+	group       *committer           // nil: each write commits on its own
 }
 
 // New returns a store over read and write pools (the same pool is fine).
 func New(read, write *sql.DB, d Dialect) *DB {
 	return &DB{read: read, write: write, d: d, queries: map[string]string{}, stmts: map[string]*sql.Stmt{}}
+}
+
+// NewGrouped is New with group commit: every write goes through one
+// committer that commits the writes waiting together in one transaction (see
+// group.go). For a write pool of one connection whose commits wait for an
+// fsync, as SQLite's; migrate before calling it.
+func NewGrouped(read, write *sql.DB, d Dialect) *DB {
+	db := New(read, write, d)
+	db.group = newCommitter(db, write)
+	return db
 }
 
 var _ store.Store = (*DB)(nil)
@@ -109,8 +120,12 @@ func (db *DB) err(op string, err error) error {
 	return fmt.Errorf("%s: %s: %w", db.d.Name, op, err)
 }
 
-// tx runs fn in a write transaction, committing if it returns nil.
+// tx runs fn in a write transaction, committing if it returns nil. With
+// group commit the transaction is a savepoint in the committer's batch.
 func (db *DB) tx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	if db.group != nil {
+		return db.group.do(ctx, op, fn)
+	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return db.err(op, err)
@@ -120,6 +135,22 @@ func (db *DB) tx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
 		return db.err(op, err)
 	}
 	return db.err(op, tx.Commit())
+}
+
+// querier is the write pool or a transaction on it.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// exec runs a write that is one statement (or a read that must see the
+// latest writes): on its own on the write pool, or with group commit as a
+// job in the next batch.
+func (db *DB) exec(ctx context.Context, op string, fn func(querier) error) error {
+	if db.group == nil {
+		return db.err(op, fn(db.write))
+	}
+	return db.group.do(ctx, op, func(tx *sql.Tx) error { return fn(tx) })
 }
 
 func ms(t time.Time) int64 {
@@ -154,8 +185,11 @@ func (db *DB) Ping(ctx context.Context) error {
 	return db.err("ping", err)
 }
 
-// Close closes both pools.
+// Close closes both pools, after the writes already submitted.
 func (db *DB) Close() error {
+	if db.group != nil {
+		db.group.close()
+	}
 	db.mu.Lock()
 	for _, st := range db.stmts {
 		st.Close()
@@ -211,11 +245,13 @@ func (db *DB) scanApp(row *sql.Row, a *store.App) error {
 
 // PutApp implements store.Apps.
 func (db *DB) PutApp(ctx context.Context, a store.App) error {
-	_, err := db.write.ExecContext(ctx, db.q(
-		"INSERT INTO apps(id, name, secret_hash, created_at) VALUES(?, ?, ?, ?) "+
-			"ON CONFLICT(id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash"),
-		a.ID, a.Name, a.SecretHash, ms(a.CreatedAt))
-	return db.err("put app", err)
+	return db.exec(ctx, "put app", func(q querier) error {
+		_, err := q.ExecContext(ctx, db.q(
+			"INSERT INTO apps(id, name, secret_hash, created_at) VALUES(?, ?, ?, ?) "+
+				"ON CONFLICT(id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash"),
+			a.ID, a.Name, a.SecretHash, ms(a.CreatedAt))
+		return err
+	})
 }
 
 // GetApp implements store.Apps.
@@ -247,20 +283,39 @@ func (db *DB) Secret(ctx context.Context, name string) ([]byte, error) {
 
 // ---- users
 
-const userCols = "SELECT id, email, email_key, email_verified, phone, phone_verified, username, username_key, " +
-	"password_hash, profile, status, logins_count, last_login, last_ip, password_last_set_at, created_at, updated_at FROM users"
+// userColumns are a user row's columns, in userScan's order.
+var userColumns = []string{"id", "email", "email_key", "email_verified", "phone", "phone_verified", "username", "username_key",
+	"password_hash", "profile", "status", "logins_count", "last_login", "last_ip", "password_last_set_at", "created_at", "updated_at"}
+
+var userCols = "SELECT " + strings.Join(userColumns, ", ") + " FROM users"
+
+// userScan receives a user row; its fields are the columns that need
+// converting on the way in.
+type userScan struct {
+	u                              store.User
+	emailKey, phone, usernameKey   sql.NullString
+	profile                        string
+	lastLogin, pwSet, created, upd int64
+}
+
+func (s *userScan) dest() []any {
+	u := &s.u
+	return []any{&u.ID, &u.Email, &s.emailKey, &u.EmailVerified, &s.phone, &u.PhoneVerified, &u.Username, &s.usernameKey,
+		&u.PasswordHash, &s.profile, &u.Status, &u.LoginsCount, &s.lastLogin, &u.LastIP, &s.pwSet, &s.created, &s.upd}
+}
+
+func (s *userScan) user() store.User {
+	u := s.u
+	u.EmailKey, u.Phone, u.UsernameKey = s.emailKey.String, s.phone.String, s.usernameKey.String
+	u.Profile = []byte(s.profile)
+	u.LastLogin, u.PasswordLastSetAt, u.CreatedAt, u.UpdatedAt = tm(s.lastLogin), tm(s.pwSet), tm(s.created), tm(s.upd)
+	return u
+}
 
 func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
-	var u store.User
-	var emailKey, phone, usernameKey sql.NullString
-	var profile string
-	var lastLogin, pwSet, created, updated int64
-	err := row.Scan(&u.ID, &u.Email, &emailKey, &u.EmailVerified, &phone, &u.PhoneVerified, &u.Username, &usernameKey,
-		&u.PasswordHash, &profile, &u.Status, &u.LoginsCount, &lastLogin, &u.LastIP, &pwSet, &created, &updated)
-	u.EmailKey, u.Phone, u.UsernameKey = emailKey.String, phone.String, usernameKey.String
-	u.Profile = []byte(profile)
-	u.LastLogin, u.PasswordLastSetAt, u.CreatedAt, u.UpdatedAt = tm(lastLogin), tm(pwSet), tm(created), tm(updated)
-	return u, err
+	var s userScan
+	err := row.Scan(s.dest()...)
+	return s.user(), err
 }
 
 func profileText(p []byte) string {
@@ -272,14 +327,16 @@ func profileText(p []byte) string {
 
 // CreateUser implements store.Users.
 func (db *DB) CreateUser(ctx context.Context, u store.User) error {
-	_, err := db.write.ExecContext(ctx, db.q(
-		"INSERT INTO users(id, email, email_key, email_verified, phone, phone_verified, username, username_key, "+
-			"password_hash, profile, status, logins_count, last_login, last_ip, password_last_set_at, created_at, updated_at) "+
-			"VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-		u.ID, u.Email, nullable(u.EmailKey), u.EmailVerified, nullable(u.Phone), u.PhoneVerified, u.Username, nullable(u.UsernameKey),
-		u.PasswordHash, profileText(u.Profile), u.Status, u.LoginsCount, ms(u.LastLogin), u.LastIP, ms(u.PasswordLastSetAt),
-		ms(u.CreatedAt), ms(u.UpdatedAt))
-	return db.err("create user", err)
+	return db.exec(ctx, "create user", func(q querier) error {
+		_, err := q.ExecContext(ctx, db.q(
+			"INSERT INTO users(id, email, email_key, email_verified, phone, phone_verified, username, username_key, "+
+				"password_hash, profile, status, logins_count, last_login, last_ip, password_last_set_at, created_at, updated_at) "+
+				"VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+			u.ID, u.Email, nullable(u.EmailKey), u.EmailVerified, nullable(u.Phone), u.PhoneVerified, u.Username, nullable(u.UsernameKey),
+			u.PasswordHash, profileText(u.Profile), u.Status, u.LoginsCount, ms(u.LastLogin), u.LastIP, ms(u.PasswordLastSetAt),
+			ms(u.CreatedAt), ms(u.UpdatedAt))
+		return err
+	})
 }
 
 func (db *DB) getUser(ctx context.Context, where string, arg any) (store.User, error) {
@@ -309,15 +366,17 @@ func (db *DB) GetUserByUsername(ctx context.Context, key string) (store.User, er
 
 // UpdateUser implements store.Users.
 func (db *DB) UpdateUser(ctx context.Context, u store.User) error {
-	res, err := db.write.ExecContext(ctx, db.q(
-		"UPDATE users SET email = ?, email_key = ?, email_verified = ?, phone = ?, phone_verified = ?, username = ?, "+
-			"username_key = ?, password_hash = ?, profile = ?, status = ?, password_last_set_at = ?, updated_at = ? WHERE id = ?"),
-		u.Email, nullable(u.EmailKey), u.EmailVerified, nullable(u.Phone), u.PhoneVerified, u.Username,
-		nullable(u.UsernameKey), u.PasswordHash, profileText(u.Profile), u.Status, ms(u.PasswordLastSetAt), ms(u.UpdatedAt), u.ID)
-	if err == nil {
-		err = mustAffect(res)
-	}
-	return db.err("update user", err)
+	return db.exec(ctx, "update user", func(q querier) error {
+		res, err := q.ExecContext(ctx, db.q(
+			"UPDATE users SET email = ?, email_key = ?, email_verified = ?, phone = ?, phone_verified = ?, username = ?, "+
+				"username_key = ?, password_hash = ?, profile = ?, status = ?, password_last_set_at = ?, updated_at = ? WHERE id = ?"),
+			u.Email, nullable(u.EmailKey), u.EmailVerified, nullable(u.Phone), u.PhoneVerified, u.Username,
+			nullable(u.UsernameKey), u.PasswordHash, profileText(u.Profile), u.Status, ms(u.PasswordLastSetAt), ms(u.UpdatedAt), u.ID)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res)
+	})
 }
 
 func mustAffect(res sql.Result) error {
@@ -333,14 +392,16 @@ func mustAffect(res sql.Result) error {
 
 // RecordSignIn implements store.Users.
 func (db *DB) RecordSignIn(ctx context.Context, userID string, at time.Time, ip, newHash string) error {
-	res, err := db.write.ExecContext(ctx, db.q(
-		"UPDATE users SET logins_count = logins_count + 1, last_login = ?, last_ip = ?, "+
-			"password_hash = CASE WHEN ? = '' THEN password_hash ELSE ? END WHERE id = ?"),
-		ms(at), ip, newHash, newHash, userID)
-	if err == nil {
-		err = mustAffect(res)
-	}
-	return db.err("record sign-in", err)
+	return db.exec(ctx, "record sign-in", func(q querier) error {
+		res, err := q.ExecContext(ctx, db.q(
+			"UPDATE users SET logins_count = logins_count + 1, last_login = ?, last_ip = ?, "+
+				"password_hash = CASE WHEN ? = '' THEN password_hash ELSE ? END WHERE id = ?"),
+			ms(at), ip, newHash, newHash, userID)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res)
+	})
 }
 
 // DeleteUser removes an account; its sessions, tokens and codes go with it.
@@ -415,35 +476,55 @@ func (db *DB) useCode(ctx context.Context, consume bool, target, channel string,
 	const live = "target = ? AND channel = ? AND code_hash = ? AND used_at = 0 AND expires_at > ? AND attempts < ?"
 	var matched bool
 	if consume {
-		res, err := db.write.ExecContext(ctx, db.q("UPDATE codes SET used_at = ? WHERE "+live),
-			ms(now), target, channel, codeHash, ms(now), maxAttempts)
+		err := db.exec(ctx, "consume code", func(q querier) error {
+			res, err := q.ExecContext(ctx, db.q("UPDATE codes SET used_at = ? WHERE "+live),
+				ms(now), target, channel, codeHash, ms(now), maxAttempts)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			matched = n == 1
+			return nil
+		})
 		if err != nil {
-			return store.CodeDead, 0, db.err("consume code", err)
+			return store.CodeDead, 0, err
 		}
-		n, _ := res.RowsAffected()
-		matched = n == 1
 	} else {
-		var one int
-		err := db.write.QueryRowContext(ctx, db.q("SELECT 1 FROM codes WHERE "+live),
-			target, channel, codeHash, ms(now), maxAttempts).Scan(&one)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return store.CodeDead, 0, db.err("match code", err)
+		err := db.exec(ctx, "match code", func(q querier) error {
+			var one int
+			err := q.QueryRowContext(ctx, db.q("SELECT 1 FROM codes WHERE "+live),
+				target, channel, codeHash, ms(now), maxAttempts).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			matched = err == nil
+			return err
+		})
+		if err != nil {
+			return store.CodeDead, 0, err
 		}
-		matched = err == nil
 	}
 	if matched {
 		return store.CodeOK, 0, nil
 	}
 	var attempts int
-	err := db.write.QueryRowContext(ctx, db.q(
-		"UPDATE codes SET attempts = attempts + 1 WHERE target = ? AND channel = ? "+
-			"AND used_at = 0 AND expires_at > ? AND attempts < ? RETURNING attempts"),
-		target, channel, ms(now), maxAttempts).Scan(&attempts)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.CodeDead, 0, nil
-	}
+	dead := false
+	err := db.exec(ctx, "count code attempt", func(q querier) error {
+		err := q.QueryRowContext(ctx, db.q(
+			"UPDATE codes SET attempts = attempts + 1 WHERE target = ? AND channel = ? "+
+				"AND used_at = 0 AND expires_at > ? AND attempts < ? RETURNING attempts"),
+			target, channel, ms(now), maxAttempts).Scan(&attempts)
+		if errors.Is(err, sql.ErrNoRows) {
+			dead = true
+			return nil
+		}
+		return err
+	})
 	if err != nil {
-		return store.CodeDead, 0, db.err("count code attempt", err)
+		return store.CodeDead, 0, err
+	}
+	if dead {
+		return store.CodeDead, 0, nil
 	}
 	return store.CodeWrong, maxAttempts - attempts, nil
 }
@@ -452,8 +533,13 @@ func (db *DB) useCode(ctx context.Context, consume bool, target, channel string,
 
 // Hit implements store.Throttles.
 func (db *DB) Hit(ctx context.Context, key string, window, expiresAt time.Time) (int, error) {
-	n, err := db.hit(ctx, db.write, store.Counter{Key: key, Window: window, ExpiresAt: expiresAt})
-	return n, db.err("hit throttle", err)
+	var n int
+	err := db.exec(ctx, "hit throttle", func(q querier) error {
+		var err error
+		n, err = db.hit(ctx, q, store.Counter{Key: key, Window: window, ExpiresAt: expiresAt})
+		return err
+	})
+	return n, err
 }
 
 func (db *DB) hit(ctx context.Context, q interface {
@@ -558,20 +644,52 @@ func (db *DB) insertRefresh(ctx context.Context, tx *sql.Tx, rt store.RefreshTok
 	return err
 }
 
-const sessionCols = "SELECT id, user_id, app_id, scope, created_at, expires_at, revoked_at FROM sessions WHERE id = ?"
+const sessionColumns = "id, user_id, app_id, scope, created_at, expires_at, revoked_at"
+
+const sessionCols = "SELECT " + sessionColumns + " FROM sessions WHERE id = ?"
+
+// sessionUserQuery reads a session and its user in one statement: a
+// token-authenticated read then makes one round trip, not two.
+var sessionUserQuery = "SELECT s." + strings.ReplaceAll(sessionColumns, ", ", ", s.") +
+	", u." + strings.Join(userColumns, ", u.") + " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?"
+
+// sessionScan receives a session row.
+type sessionScan struct {
+	s       store.Session
+	c, e, r int64
+}
+
+func (s *sessionScan) dest() []any {
+	return []any{&s.s.ID, &s.s.UserID, &s.s.AppID, &s.s.Scope, &s.c, &s.e, &s.r}
+}
+
+func (s *sessionScan) session() store.Session {
+	out := s.s
+	out.CreatedAt, out.ExpiresAt, out.RevokedAt = tm(s.c), tm(s.e), tm(s.r)
+	return out
+}
 
 func scanSession(row *sql.Row) (store.Session, error) {
-	var s store.Session
-	var c, e, r int64
-	err := row.Scan(&s.ID, &s.UserID, &s.AppID, &s.Scope, &c, &e, &r)
-	s.CreatedAt, s.ExpiresAt, s.RevokedAt = tm(c), tm(e), tm(r)
-	return s, err
+	var s sessionScan
+	err := row.Scan(s.dest()...)
+	return s.session(), err
 }
 
 // GetSession implements store.Sessions.
 func (db *DB) GetSession(ctx context.Context, id string) (store.Session, error) {
 	s, err := scanSession(db.readRow(ctx, sessionCols, id))
 	return s, db.err("get session", err)
+}
+
+// GetSessionUser implements store.Sessions.
+func (db *DB) GetSessionUser(ctx context.Context, id string) (store.Session, store.User, error) {
+	var ss sessionScan
+	var us userScan
+	err := db.readRow(ctx, sessionUserQuery, id).Scan(append(ss.dest(), us.dest()...)...)
+	if err != nil {
+		return store.Session{}, store.User{}, db.err("get session and user", err)
+	}
+	return ss.session(), us.user(), nil
 }
 
 // RevokeSession implements store.Sessions.
@@ -734,15 +852,19 @@ func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duratio
 
 // DeleteOutbox implements store.Outbox.
 func (db *DB) DeleteOutbox(ctx context.Context, id int64) error {
-	_, err := db.write.ExecContext(ctx, db.q("DELETE FROM outbox WHERE id = ?"), id)
-	return db.err("delete outbox", err)
+	return db.exec(ctx, "delete outbox", func(q querier) error {
+		_, err := q.ExecContext(ctx, db.q("DELETE FROM outbox WHERE id = ?"), id)
+		return err
+	})
 }
 
 // RetryOutbox implements store.Outbox.
 func (db *DB) RetryOutbox(ctx context.Context, id int64, notBefore time.Time, lastError string) error {
-	_, err := db.write.ExecContext(ctx, db.q(
-		"UPDATE outbox SET not_before = ?, leased_until = 0, last_error = ? WHERE id = ?"), ms(notBefore), lastError, id)
-	return db.err("retry outbox", err)
+	return db.exec(ctx, "retry outbox", func(q querier) error {
+		_, err := q.ExecContext(ctx, db.q(
+			"UPDATE outbox SET not_before = ?, leased_until = 0, last_error = ? WHERE id = ?"), ms(notBefore), lastError, id)
+		return err
+	})
 }
 
 // OutboxStats implements store.Outbox.

@@ -102,7 +102,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
-	return &Store{DB: sqldb.New(read, write, Dialect), write: write}, nil
+	// Group commit: writers waiting together share one commit's fsync.
+	return &Store{DB: sqldb.NewGrouped(read, write, Dialect), write: write}, nil
 }
 
 // Status lists the migrations and which are applied to the file at path,

@@ -31,6 +31,29 @@ var sessionTests = []test{
 		is(t, err, store.ErrNotFound)
 		is(t, st.CreateSession(ctx, s, nil), store.ErrConflict)
 	}},
+	{"GetSessionUser", func(t *testing.T, st store.Store) {
+		ann := newUser(t, st, "ann", "+8613800000001")
+		newUser(t, st, "bob", "")
+		newSession(t, st, "s-ann", ann.ID)
+		newSession(t, st, "s-bob", "bob")
+		ok(t, st.RevokeSession(ctx, "s-bob", t0.Add(time.Minute)))
+		want, err := st.GetSession(ctx, "s-ann")
+		ok(t, err)
+		s, u, err := st.GetSessionUser(ctx, "s-ann")
+		ok(t, err)
+		same(t, "session", s, want)
+		same(t, "user", u, ann)
+		s, u, err = st.GetSessionUser(ctx, "s-bob") // revoked sessions come back, marked
+		ok(t, err)
+		if s.RevokedAt.IsZero() || u.ID != "bob" {
+			t.Fatalf("revoked session: %+v of %q", s, u.ID)
+		}
+		_, _, err = st.GetSessionUser(ctx, "nope")
+		is(t, err, store.ErrNotFound)
+		ok(t, st.DeleteUser(ctx, ann.ID))
+		_, _, err = st.GetSessionUser(ctx, "s-ann")
+		is(t, err, store.ErrNotFound)
+	}},
 	{"RevokeSession", func(t *testing.T, st store.Store) {
 		u := newUser(t, st, "ann", "")
 		rt := newSession(t, st, "s-1", u.ID)
