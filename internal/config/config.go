@@ -64,6 +64,7 @@ type Config struct {
 	ResetTokenTTL     time.Duration
 	AccessTokenTTL    time.Duration
 	RefreshTokenTTL   time.Duration
+	AccessTokenAlg    string // ES256 or RS256; id tokens are always RS256
 }
 
 // Default returns the built-in defaults.
@@ -88,6 +89,7 @@ func Default() Config {
 		ResetTokenTTL:      15 * time.Minute,
 		AccessTokenTTL:     time.Hour,
 		RefreshTokenTTL:    30 * 24 * time.Hour,
+		AccessTokenAlg:     "ES256",
 	}
 }
 
@@ -182,6 +184,7 @@ func Settings() []Setting {
 		duration("reset-token-ttl", "how long a passwordResetToken lives", time.Minute, func(c *Config) *time.Duration { return &c.ResetTokenTTL }),
 		duration("access-token-ttl", "access and id token lifetime", time.Minute, func(c *Config) *time.Duration { return &c.AccessTokenTTL }),
 		duration("refresh-token-ttl", "refresh token and session lifetime", time.Minute, func(c *Config) *time.Duration { return &c.RefreshTokenTTL }),
+		text("access-token-alg", "ES256 or RS256 (for resource servers that only verify RSA); id tokens are always RS256", func(c *Config) *string { return &c.AccessTokenAlg }),
 	}
 }
 
@@ -337,6 +340,9 @@ func (c *Config) validate() []error {
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("KEYHAVEN_LOG_FORMAT", "must be json or text, got %q", c.LogFormat)
+	}
+	if c.AccessTokenAlg != "ES256" && c.AccessTokenAlg != "RS256" {
+		bad("KEYHAVEN_ACCESS_TOKEN_ALG", "must be ES256 or RS256, got %q", c.AccessTokenAlg)
 	}
 	if c.PasswordMinLength > 64 {
 		bad("KEYHAVEN_PASSWORD_MIN_LENGTH", "must be at most 64, got %d", c.PasswordMinLength)

@@ -78,3 +78,33 @@ func TestDatabaseURLs(t *testing.T) {
 		}
 	}
 }
+
+func TestAccessTokenAlg(t *testing.T) {
+	for _, tt := range []struct {
+		value, want string // want "" means refused
+	}{
+		{"", "ES256"}, // unset: the default
+		{"ES256", "ES256"},
+		{"RS256", "RS256"},
+		{"rs256", ""},
+		{"HS256", ""},
+		{"none", ""},
+		{"ES384", ""},
+	} {
+		c, err := config.Load(nil, env(map[string]string{"KEYHAVEN_ACCESS_TOKEN_ALG": tt.value}), io.Discard)
+		if tt.want == "" {
+			if err == nil || !strings.Contains(err.Error(), "KEYHAVEN_ACCESS_TOKEN_ALG: must be ES256 or RS256") {
+				t.Errorf("%q: got %v, want an error naming KEYHAVEN_ACCESS_TOKEN_ALG", tt.value, err)
+			}
+			continue
+		}
+		if err != nil || c.AccessTokenAlg != tt.want {
+			t.Errorf("%q: got %q, %v; want %q", tt.value, c.AccessTokenAlg, err, tt.want)
+		}
+	}
+	// The flag spelling reaches the same check.
+	if _, err := config.Load([]string{"--access-token-alg", "PS256"}, env(nil), io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "KEYHAVEN_ACCESS_TOKEN_ALG") {
+		t.Errorf("--access-token-alg PS256: %v", err)
+	}
+}

@@ -232,22 +232,26 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 // principal authenticates the request's access token.
 func (s *Server) principal(r *http.Request) (session.Principal, error) {
 	p, err := s.sessions.Authenticate(r.Context(), r.Header.Get("Authorization"))
-	if err != nil {
-		return p, err
+	if err == nil {
+		err = ownApp(r, p)
 	}
+	return p, err
+}
+
+// ownApp refuses a token issued to another app than the request names.
+func ownApp(r *http.Request, p session.Principal) error {
 	if p.AppID != appOf(r).ID {
-		return p, session.ErrUnauthorized
+		return session.ErrUnauthorized
 	}
-	return p, nil
+	return nil
 }
 
 // handleGetProfile serves GET /api/v3/get-profile (→ UserSingleRespDto).
 func (s *Server) handleGetProfile(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
-	if err != nil {
-		return err
+	p, u, err := s.sessions.AuthenticateUser(r.Context(), r.Header.Get("Authorization"))
+	if err == nil {
+		err = ownApp(r, p)
 	}
-	u, err := s.accounts.GetUser(r.Context(), p.UserID)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyhaven/keyhaven/internal/server"
+	"github.com/keyhaven/keyhaven/internal/store"
 	"github.com/keyhaven/keyhaven/internal/testkit/khtest"
 )
 
@@ -300,7 +303,7 @@ func TestTokensRefreshIntrospectRevoke(t *testing.T) {
 	}
 	var jwks struct{ Keys []map[string]any }
 	getJSON(t, disc["jwks_uri"].(string), &jwks)
-	if len(jwks.Keys) != 1 || jwks.Keys[0]["kid"] == "" || jwks.Keys[0]["alg"] != "RS256" {
+	if len(jwks.Keys) != 2 || jwks.Keys[0]["kid"] == "" || jwks.Keys[0]["alg"] != "RS256" { // and ES256: see TestTokenAlgorithms
 		t.Fatalf("jwks: %v", jwks)
 	}
 }
@@ -339,4 +342,43 @@ func getJSON(t *testing.T, u string, v any) {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A token belongs to the app that issued it: presented with another app's
+// id it is refused, on the read that loads session and user together and on
+// the routes that only check the session.
+func TestTokenOfAnotherAppIsRefused(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	u := signUpIn(t, env, "apps@example.com")
+	other := store.App{ID: "app-other-0001", Name: "other", SecretHash: server.HashSecret("other-secret-0123456789"), CreatedAt: time.Now()}
+	if err := env.Server.Store.PutApp(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	as := []string{"Authorization", u.access, "x-authing-app-id", other.ID}
+	if r := env.Do("GET", "/api/v3/get-profile", nil, as...); r.StatusCode != 401 {
+		t.Fatalf("get-profile with another app's id: %d %s", r.StatusCode, r.Raw)
+	}
+	if r := env.Post("/api/v3/update-profile", map[string]any{"nickname": "x"}, as...); r.StatusCode != 401 {
+		t.Fatalf("update-profile with another app's id: %d %s", r.StatusCode, r.Raw)
+	}
+	if r := u.profile().MustOK(t); r.Str("email") != "apps@example.com" {
+		t.Fatalf("own app: %s", r.Raw)
+	}
+}
+
+// An id token names the session too, but it is not an access token: the
+// API refuses it.
+func TestIDTokenIsNotAnAccessToken(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	u := signUpIn(t, env, "idtoken@example.com")
+	if u.idt == "" {
+		t.Fatal("no id token")
+	}
+	if r := env.Do("GET", "/api/v3/get-profile", nil, "Authorization", u.idt); r.StatusCode != 401 {
+		t.Fatalf("get-profile with an id token: %d %s", r.StatusCode, r.Raw)
+	}
+	if r := env.Post("/api/v3/update-profile", map[string]any{"nickname": "x"}, "Authorization", u.idt); r.StatusCode != 401 {
+		t.Fatalf("update-profile with an id token: %d %s", r.StatusCode, r.Raw)
+	}
+	u.profile().MustOK(t)
 }

@@ -17,7 +17,7 @@ import (
 // Ring is everything secret the server needs at run time.
 type Ring struct {
 	Transport *pwcrypto.Keys // RSA and SM2 keys for password transport
-	Signer    *token.Signer  // RS256 key for access and id tokens
+	Signer    *token.Signer  // RS256 and ES256 keys for the server's tokens
 	Pepper    []byte         // HMAC key for codes and tokens at rest
 }
 
@@ -49,7 +49,13 @@ func Load(ctx context.Context, st store.Secrets, issuer string) (*Ring, error) {
 	if err != nil {
 		return nil, err
 	}
-	signPEM, err := ensure("jwt_rs256", token.GenerateKey)
+	rsaSignPEM, err := ensure("jwt_rs256", func() ([]byte, error) { return token.GenerateKey(token.RS256) })
+	if err != nil {
+		return nil, err
+	}
+	// Added after jwt_rs256: a database from before it gets one on its
+	// first start and keeps its RSA key, so tokens already out still verify.
+	ecSignPEM, err := ensure("jwt_es256", func() ([]byte, error) { return token.GenerateKey(token.ES256) })
 	if err != nil {
 		return nil, err
 	}
@@ -65,9 +71,9 @@ func Load(ctx context.Context, st store.Secrets, issuer string) (*Ring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keyring: transport keys: %w", err)
 	}
-	signer, err := token.NewSigner(signPEM, issuer)
+	signer, err := token.NewSigner(rsaSignPEM, ecSignPEM, issuer)
 	if err != nil {
-		return nil, fmt.Errorf("keyring: signing key: %w", err)
+		return nil, fmt.Errorf("keyring: signing keys: %w", err)
 	}
 	return &Ring{Transport: transport, Signer: signer, Pepper: pepper}, nil
 }

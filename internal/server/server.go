@@ -32,6 +32,7 @@ import (
 	"github.com/keyhaven/keyhaven/internal/store/postgres"
 	"github.com/keyhaven/keyhaven/internal/store/sqldb"
 	"github.com/keyhaven/keyhaven/internal/store/sqlite"
+	"github.com/keyhaven/keyhaven/internal/token"
 )
 
 // Server is a wired Keyhaven.
@@ -147,7 +148,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	}
 	codes := passcode.NewService(st, s.Keys.Pepper, passcode.Limits{TTL: cfg.CodeTTL, Interval: cfg.CodeInterval,
 		MaxAttempts: cfg.CodeMaxAttempts, HourlyCap: cfg.CodeHourlyCap, DailyFailures: cfg.CodeDailyFailures}, o.Now, wake)
-	s.Sessions = session.NewService(st, s.Keys.Signer, s.Keys.Pepper, cfg.AccessTokenTTL, cfg.RefreshTokenTTL, o.Now)
+	s.Sessions = session.NewService(st, s.Keys.Signer, token.Alg(cfg.AccessTokenAlg), s.Keys.Pepper, cfg.AccessTokenTTL, cfg.RefreshTokenTTL, o.Now)
 	msgs := messages.Renderer{Product: cfg.ProductName, Region: cfg.DefaultPhoneRegion, Now: o.Now}
 	s.Accounts = account.NewService(account.Options{Store: st, Passwords: pw, Codes: codes, Sessions: s.Sessions,
 		Signer: s.Keys.Signer, Messages: msgs, Region: cfg.DefaultPhoneRegion, Now: o.Now, Wake: wake})

@@ -12,9 +12,10 @@ import (
 	"github.com/keyhaven/keyhaven/internal/token"
 )
 
-// Token checks are on every authenticated request: the RS256 signature and
-// claims (Verify), then the session row (Authenticate = Verify + one store
-// read). Start is sign-in's share: one session write and two signatures.
+// Token checks are on every authenticated request: the signature and claims
+// (Verify), then the session row (Authenticate = Verify + one store read).
+// Start is sign-in's share: one session write and two signatures (ES256
+// access token, RS256 id token). Sign and Verify run once per algorithm.
 //
 //	go test -run '^$' -bench . -benchmem ./internal/session/
 
@@ -25,11 +26,15 @@ func newBenchService(b *testing.B) (*session.Service, *token.Signer) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	key, err := token.GenerateKey()
+	rsaKey, err := token.GenerateKey(token.RS256)
 	if err != nil {
 		b.Fatal(err)
 	}
-	signer, err := token.NewSigner(key, "http://127.0.0.1:8080")
+	ecKey, err := token.GenerateKey(token.ES256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer, err := token.NewSigner(rsaKey, ecKey, "http://127.0.0.1:8080")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -39,7 +44,7 @@ func newBenchService(b *testing.B) (*session.Service, *token.Signer) {
 		Status: "Activated", CreatedAt: t, UpdatedAt: t}); err != nil {
 		b.Fatal(err)
 	}
-	return session.NewService(st, signer, []byte("bench pepper 0123456789abcdef"), time.Hour, 24*time.Hour, now), signer
+	return session.NewService(st, signer, token.ES256, []byte("bench pepper 0123456789abcdef"), time.Hour, 24*time.Hour, now), signer
 }
 
 func BenchmarkToken(b *testing.B) {
@@ -51,15 +56,22 @@ func BenchmarkToken(b *testing.B) {
 	}
 	bearer := "Bearer " + ts.AccessToken
 
-	b.Run("Verify", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var c session.AccessClaims
-			if err := signer.Verify(ts.AccessToken, time.Now(), &c); err != nil {
-				b.Fatal(err)
-			}
+	for _, alg := range []token.Alg{token.ES256, token.RS256} {
+		raw, err := signer.Sign(alg, session.AccessClaims{Common: signer.NewCommon("user-1", "app-1", session.NewID(), time.Now(), time.Hour),
+			SessionID: "s", AppID: "app-1"})
+		if err != nil {
+			b.Fatal(err)
 		}
-	})
+		b.Run("Verify/"+string(alg), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var c session.AccessClaims
+				if err := signer.Verify(raw, time.Now(), &c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 	b.Run("Authenticate", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -80,16 +92,18 @@ func BenchmarkToken(b *testing.B) {
 			}
 		})
 	})
-	b.Run("Sign", func(b *testing.B) {
-		b.ReportAllocs()
-		now := time.Now()
-		for b.Loop() {
-			if _, err := signer.Sign(session.AccessClaims{Common: signer.NewCommon("user-1", "app-1", session.NewID(), now, time.Hour),
-				SessionID: "s", AppID: "app-1"}); err != nil {
-				b.Fatal(err)
+	for _, alg := range []token.Alg{token.ES256, token.RS256} {
+		b.Run("Sign/"+string(alg), func(b *testing.B) {
+			b.ReportAllocs()
+			now := time.Now()
+			for b.Loop() {
+				if _, err := signer.Sign(alg, session.AccessClaims{Common: signer.NewCommon("user-1", "app-1", session.NewID(), now, time.Hour),
+					SessionID: "s", AppID: "app-1"}); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
+		})
+	}
 	b.Run("Start", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -1,6 +1,7 @@
 // Package session issues, checks, refreshes and ends sign-in sessions. Access
-// tokens are RS256 JWTs naming a server-side session (sid), so ending a
-// session ends its tokens at once, on every replica.
+// tokens are JWTs (ES256 unless the operator chooses RS256) naming a
+// server-side session (sid), so ending a session ends its tokens at once, on
+// every replica.
 package session
 
 import (
@@ -26,15 +27,17 @@ type Service struct {
 	verified   verifiedCache
 	st         store.Sessions
 	signer     *token.Signer
+	accessAlg  token.Alg
 	pepper     []byte
 	accessTTL  time.Duration
 	refreshTTL time.Duration
 	now        func() time.Time
 }
 
-// NewService returns a Service.
-func NewService(st store.Sessions, signer *token.Signer, pepper []byte, accessTTL, refreshTTL time.Duration, now func() time.Time) *Service {
-	return &Service{st: st, signer: signer, pepper: pepper, accessTTL: accessTTL, refreshTTL: refreshTTL, now: now}
+// NewService returns a Service that signs access tokens with accessAlg and
+// id tokens with RS256.
+func NewService(st store.Sessions, signer *token.Signer, accessAlg token.Alg, pepper []byte, accessTTL, refreshTTL time.Duration, now func() time.Time) *Service {
+	return &Service{st: st, signer: signer, accessAlg: accessAlg, pepper: pepper, accessTTL: accessTTL, refreshTTL: refreshTTL, now: now}
 }
 
 // TokenSet is what sign-in and refresh answer (LoginTokenResponseDataDto).
@@ -133,7 +136,7 @@ func (s *Service) Start(ctx context.Context, userID, appID, scope string, c Clai
 }
 
 func (s *Service) tokens(sess store.Session, scope, refresh string, c Claims, now time.Time) (TokenSet, error) {
-	access, err := s.signer.Sign(AccessClaims{
+	access, err := s.signer.Sign(s.accessAlg, AccessClaims{
 		Common:    s.signer.NewCommon(sess.UserID, sess.AppID, NewID(), now, s.accessTTL),
 		SessionID: sess.ID, Scope: scope, AppID: sess.AppID,
 	})
@@ -157,7 +160,9 @@ func (s *Service) tokens(sess store.Session, scope, refresh string, c Claims, no
 			idc.UpdatedAt = c.UpdatedAt.Unix()
 		}
 	}
-	id, err := s.signer.Sign(idc)
+	// OIDC Core §15.1: RS256 is the id token algorithm every relying party
+	// supports, and the one discovery advertises.
+	id, err := s.signer.Sign(token.RS256, idc)
 	if err != nil {
 		return TokenSet{}, fmt.Errorf("session: sign id token: %w", err)
 	}
@@ -168,41 +173,74 @@ func (s *Service) tokens(sess store.Session, scope, refresh string, c Claims, no
 // Authenticate checks an access token (with or without "Bearer ") and that
 // its session is still live.
 func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, error) {
+	c, now, err := s.claims(raw)
+	if err != nil {
+		return Principal{}, err
+	}
+	// The session is read on every call, cache or not: ending it ends the
+	// token at once, on every replica.
+	sess, err := s.st.GetSession(ctx, c.SessionID)
+	return s.principal(c, sess, now, err)
+}
+
+// AuthenticateUser is Authenticate for handlers that need the user too: it
+// reads the session and the user together.
+func (s *Service) AuthenticateUser(ctx context.Context, raw string) (Principal, store.User, error) {
+	c, now, err := s.claims(raw)
+	if err != nil {
+		return Principal{}, store.User{}, err
+	}
+	sess, u, err := s.st.GetSessionUser(ctx, c.SessionID)
+	p, err := s.principal(c, sess, now, err)
+	if err != nil {
+		return Principal{}, store.User{}, err
+	}
+	return p, u, nil
+}
+
+// claims verifies an access token's signature (or finds it verified
+// before) and its expiry.
+func (s *Service) claims(raw string) (AccessClaims, time.Time, error) {
 	raw = strings.TrimSpace(raw)
 	if len(raw) > 7 && strings.EqualFold(raw[:7], "bearer ") {
 		raw = strings.TrimSpace(raw[7:])
 	}
 	if raw == "" {
-		return Principal{}, ErrUnauthorized
+		return AccessClaims{}, time.Time{}, ErrUnauthorized
 	}
 	now := s.now()
 	c, ok := s.verified.get(raw)
 	if !ok {
-		if err := s.signer.Verify(raw, now, &c); err != nil || c.SessionID == "" {
-			return Principal{}, ErrUnauthorized
+		// azp marks an access token: an id token names a session too, but it
+		// is handed to clients to read, not to call the API with.
+		if err := s.signer.Verify(raw, now, &c); err != nil || c.SessionID == "" || c.AppID == "" {
+			return AccessClaims{}, now, ErrUnauthorized
 		}
 		s.verified.put(raw, c)
 	}
 	if c.Expiry == nil || !now.Before(c.Expiry.Time()) {
-		return Principal{}, ErrUnauthorized
+		return AccessClaims{}, now, ErrUnauthorized
 	}
-	// The session is read on every call, cache or not: ending it ends the
-	// token at once, on every replica.
-	sess, err := s.st.GetSession(ctx, c.SessionID)
+	return c, now, nil
+}
+
+// principal checks the session an access token names, as read from the
+// store (err is the read's error).
+func (s *Service) principal(c AccessClaims, sess store.Session, now time.Time, err error) (Principal, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return Principal{}, ErrUnauthorized
 	}
 	if err != nil {
 		return Principal{}, fmt.Errorf("session: authenticate: %w", err)
 	}
-	if !sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(now) || sess.UserID != c.Subject {
+	if !sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(now) || sess.UserID != c.Subject || sess.AppID != c.AppID {
 		return Principal{}, ErrUnauthorized
 	}
 	return Principal{UserID: sess.UserID, SessionID: sess.ID, AppID: sess.AppID, Scope: c.Scope}, nil
 }
 
 // verifiedCache remembers access tokens whose signature checked out, so a
-// busy client does not pay an RSA verification and a JSON decode per
+// busy client does not pay a signature verification and a JSON decode per
 // request. A token's claims never change; expiry and the session are still
 // checked every time. Bounded by emptying it when full.
 type verifiedCache struct {
