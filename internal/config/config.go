@@ -46,6 +46,7 @@ type Config struct {
 	AppSecret          Secret
 	PasswordHash       string
 	HashConcurrency    int
+	SendConcurrency    int // messages sent at once (SMTP connections, SMS webhook calls)
 	RateLimitPerIP     int
 	TrustedProxies     []netip.Prefix
 	DefaultPhoneRegion string
@@ -90,6 +91,7 @@ func Default() Config {
 		AccessTokenTTL:     time.Hour,
 		RefreshTokenTTL:    30 * 24 * time.Hour,
 		AccessTokenAlg:     "ES256",
+		SendConcurrency:    64,
 	}
 }
 
@@ -160,6 +162,7 @@ func Settings() []Setting {
 		secret("app-secret", "bootstrap application secret (with app-id)", func(c *Config) *Secret { return &c.AppSecret }),
 		text("password-hash", "argon2id:m=19456,t=2,p=1 or bcrypt:cost=N", func(c *Config) *string { return &c.PasswordHash }),
 		number("hash-concurrency", "password hashes computed at once; 0 = one per CPU", 0, func(c *Config) *int { return &c.HashConcurrency }),
+		number("send-concurrency", "messages (email, SMS) sent at once; each email in flight holds one SMTP connection", 1, func(c *Config) *int { return &c.SendConcurrency }),
 		number("rate-limit-per-ip", "requests a minute from one address to sign-in, code and reset endpoints; 0 = off", 0, func(c *Config) *int { return &c.RateLimitPerIP }),
 		{Key: "trusted-proxies", Env: envName("trusted-proxies"), Help: "comma-separated CIDRs whose X-Forwarded-For is believed",
 			set: setProxies, get: func(c *Config) string {

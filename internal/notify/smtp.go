@@ -59,6 +59,10 @@ type SMTPConfig struct {
 	// Timeout bounds connecting and each SMTP command (default 10s); the
 	// context given to SendEmail bounds the whole send.
 	Timeout time.Duration
+	// MaxIdle is how many connections are kept open between sends (default
+	// 4). Set it to the sends in flight: with fewer, a busy worker dials
+	// and greets the server again for most messages.
+	MaxIdle int
 }
 
 // String describes the configuration without the password.
@@ -188,7 +192,7 @@ type SMTPSender struct {
 }
 
 const (
-	smtpMaxIdle     = 4
+	smtpMaxIdle     = 4                // when SMTPConfig.MaxIdle is unset
 	smtpIdleTimeout = 30 * time.Second // well under the 5 minutes RFC 5321 lets servers wait
 )
 
@@ -200,6 +204,9 @@ func NewSMTPSender(cfg SMTPConfig) *SMTPSender {
 	}
 	if cfg.TLS == "" {
 		cfg.TLS = TLSStartTLS
+	}
+	if cfg.MaxIdle <= 0 {
+		cfg.MaxIdle = smtpMaxIdle
 	}
 	s := &SMTPSender{cfg: cfg}
 	s.from, _ = mail.ParseAddress(cfg.From)
@@ -316,7 +323,7 @@ func (s *SMTPSender) conn(ctx context.Context) (c *smtpConn, reused bool, err er
 func (s *SMTPSender) release(c *smtpConn) {
 	c.idleSince = time.Now()
 	s.mu.Lock()
-	if !s.closed && len(s.idle) < smtpMaxIdle {
+	if !s.closed && len(s.idle) < s.cfg.MaxIdle {
 		s.idle = append(s.idle, c)
 		c = nil
 	}

@@ -137,6 +137,37 @@ func TestSMTPSenderConcurrent(t *testing.T) {
 	}
 }
 
+// With MaxIdle set to the sends in flight, later waves of concurrent sends
+// reuse the earlier waves' connections instead of dialling again.
+func TestSMTPSenderKeepsMaxIdleConnections(t *testing.T) {
+	sink := mailsink.Start(t)
+	cfg, err := notify.ParseSMTPURL(sink.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxIdle = 8
+	s := notify.NewSMTPSender(cfg)
+	defer s.Close()
+	wave := func() {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				if err := s.SendEmail(context.Background(), notify.Email{To: "w@example.com", Subject: "s", Text: "t"}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	// No connection is ever closed, so eight in flight never need a ninth.
+	for range 5 {
+		wave()
+	}
+	if n := sink.Connections(); n > 8 {
+		t.Errorf("5 waves of 8 sends dialled %d connections, want at most 8", n)
+	}
+}
+
 func TestSMTPSenderSTARTTLSRequiredButNotOffered(t *testing.T) {
 	sink := mailsink.Start(t) // offers no STARTTLS
 	cfg, err := notify.ParseSMTPURL(strings.Replace(sink.URL(), "tls=none", "tls=starttls", 1))

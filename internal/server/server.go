@@ -138,7 +138,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		return nil, err
 	}
 	// A short lease: a crashed replica's claimed messages go out again soon.
-	s.Worker = notify.NewWorker(st, emailSender, smsSender, notify.WorkerOptions{Now: o.Now, Logger: log, Lease: 15 * time.Second, Concurrency: 16,
+	s.Worker = notify.NewWorker(st, emailSender, smsSender, notify.WorkerOptions{Now: o.Now, Logger: log, Lease: 15 * time.Second, Concurrency: cfg.SendConcurrency,
 		Observer: s.Metrics})
 	wake := s.Worker.Wake
 	pw := &account.Passwords{
@@ -175,6 +175,7 @@ func senders(cfg config.Config, log *slog.Logger) (notify.EmailSender, notify.SM
 		if err != nil {
 			return nil, nil, err
 		}
+		sc.MaxIdle = cfg.SendConcurrency
 		email = notify.NewSMTPSender(sc)
 	}
 	if cfg.SMSWebhookURL == "" {
