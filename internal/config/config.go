@@ -383,7 +383,9 @@ func (c *Config) Database() (driver, source string, err error) {
 		return "sqlite", path, nil
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
 		u, err := url.Parse(raw)
-		if err != nil || u.Host == "" {
+		// No host is fine with ?host=/run/postgresql: a Unix socket, cheaper
+		// than loopback TCP when PostgreSQL runs on the same machine.
+		if err != nil || (u.Host == "" && u.Query().Get("host") == "") {
 			return "", "", errors.New("not a valid postgres:// URL (value not shown: it may hold a password)")
 		}
 		return "postgres", raw, nil

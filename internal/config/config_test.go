@@ -69,12 +69,20 @@ func TestDatabaseURLs(t *testing.T) {
 		"sqlite:///var/lib/k.db":                          "sqlite /var/lib/k.db",
 		"sqlite://./data/k.db":                            "sqlite ./data/k.db",
 		"postgres://u:p@127.0.0.1:5432/k?sslmode=disable": "postgres postgres://u:p@127.0.0.1:5432/k?sslmode=disable",
+		"postgres://u@/k?host=/run/postgresql":            "postgres postgres://u@/k?host=/run/postgresql",
 	} {
 		c := config.Default()
 		c.DatabaseURL = config.Secret(url)
 		d, src, err := c.Database()
 		if err != nil || d+" "+src != want {
 			t.Errorf("%s: %s %s %v", url, d, src, err)
+		}
+	}
+	for _, url := range []string{"postgres:///k", "postgres://", "mysql://u@h/k", "sqlite://"} {
+		c := config.Default()
+		c.DatabaseURL = config.Secret(url)
+		if _, _, err := c.Database(); err == nil {
+			t.Errorf("%s accepted", url)
 		}
 	}
 }

@@ -33,6 +33,7 @@ var Dialect = sqldb.Dialect{
 	Name:       "postgres",
 	Numbered:   true,
 	SkipLocked: " FOR UPDATE SKIP LOCKED",
+	WriteCTEs:  true,
 	IsUniqueViolation: func(err error) bool {
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505" // unique_violation

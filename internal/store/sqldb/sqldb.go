@@ -28,6 +28,9 @@ type Dialect struct {
 	SkipLocked string
 	// IsUniqueViolation reports whether err is a unique-constraint failure.
 	IsUniqueViolation func(error) bool
+	// WriteCTEs: INSERTs may sit in a WITH clause (PostgreSQL), so a
+	// multi-step write can be one statement, one round trip.
+	WriteCTEs bool
 }
 
 // DB is a store.Store on a database/sql handle. Reads and writes may use
@@ -140,6 +143,7 @@ func (db *DB) tx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
 // querier is the write pool or a transaction on it.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
@@ -434,6 +438,9 @@ func (db *DB) IssueCode(ctx context.Context, c store.Code, minInterval time.Dura
 		// No throttle: concurrent requests' clocks may read out of order.
 		cutoff = math.MaxInt64
 	}
+	if db.d.WriteCTEs {
+		return db.issueCodeCTE(ctx, c, cutoff, msg)
+	}
 	return db.tx(ctx, "issue code", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, db.q(
 			"INSERT INTO codes(target, channel, code_hash, attempts, created_at, expires_at, used_at) VALUES(?, ?, ?, 0, ?, ?, 0) "+
@@ -459,6 +466,38 @@ func (db *DB) IssueCode(ctx context.Context, c store.Code, minInterval time.Dura
 		}
 		return err
 	})
+}
+
+// issueCodeCTE is IssueCode as one statement: BEGIN, three INSERTs and
+// COMMIT were five round trips for the busiest write of the code flows.
+// The message and the count go in only if the code did.
+func (db *DB) issueCodeCTE(ctx context.Context, c store.Code, cutoff int64, msg *store.OutboxMessage) error {
+	var m store.OutboxMessage
+	if msg != nil {
+		m = *msg
+	}
+	var k store.Counter
+	if c.Counter != nil {
+		k = *c.Counter
+	}
+	var issued int
+	err := db.write.QueryRowContext(ctx, db.q(
+		"WITH c AS (INSERT INTO codes(target, channel, code_hash, attempts, created_at, expires_at, used_at) VALUES(?, ?, ?, 0, ?, ?, 0) "+
+			"ON CONFLICT(target, channel) DO UPDATE SET code_hash = excluded.code_hash, attempts = 0, "+
+			"created_at = excluded.created_at, expires_at = excluded.expires_at, used_at = 0 "+
+			"WHERE codes.created_at <= ? RETURNING 1), "+
+			"o AS (INSERT INTO outbox(kind, payload, attempts, created_at, not_before, expires_at, leased_until, last_error) "+
+			"SELECT ?, ?, 0, ?, ?, ?, 0, '' WHERE ?::boolean AND EXISTS (SELECT 1 FROM c)), "+
+			"h AS (INSERT INTO throttles(key, window_start, count, expires_at) SELECT ?, ?, 1, ? WHERE ?::boolean AND EXISTS (SELECT 1 FROM c) "+
+			"ON CONFLICT(key, window_start) DO UPDATE SET count = throttles.count + 1) "+
+			"SELECT COUNT(*) FROM c"),
+		c.Target, c.Channel, c.CodeHash, ms(c.CreatedAt), ms(c.ExpiresAt), cutoff,
+		m.Kind, m.Payload, ms(m.CreatedAt), ms(m.NotBefore), ms(m.ExpiresAt), msg != nil,
+		k.Key, ms(k.Window), ms(k.ExpiresAt), c.Counter != nil).Scan(&issued)
+	if err == nil && issued == 0 {
+		err = store.ErrThrottled
+	}
+	return db.err("issue code", err)
 }
 
 // ConsumeCode implements store.Codes. Each statement is atomic on its own:
@@ -823,15 +862,23 @@ func (db *DB) Enqueue(ctx context.Context, m store.OutboxMessage) (int64, error)
 // ClaimOutbox implements store.Outbox.
 func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.OutboxMessage, error) {
 	var out []store.OutboxMessage
-	err := db.tx(ctx, "claim outbox", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, db.q("DELETE FROM outbox WHERE expires_at <= ?"), ms(now)); err != nil {
-			return err
+	const claim = "UPDATE outbox SET leased_until = ?, attempts = attempts + 1 WHERE id IN (" +
+		"SELECT id FROM outbox WHERE not_before <= ? AND leased_until <= ? AND expires_at > ? ORDER BY id LIMIT ?%s" +
+		") RETURNING id, kind, payload, attempts, created_at, not_before, expires_at"
+	run := func(q querier) error {
+		var rows *sql.Rows
+		var err error
+		if db.d.WriteCTEs {
+			// One statement, no BEGIN/COMMIT: the claim runs after every
+			// code request. The two never touch the same row (expires_at).
+			rows, err = q.QueryContext(ctx, db.q("WITH expired AS (DELETE FROM outbox WHERE expires_at <= ?) "+
+				fmt.Sprintf(claim, db.d.SkipLocked)), ms(now), ms(now.Add(lease)), ms(now), ms(now), ms(now), limit)
+		} else {
+			if _, err := q.ExecContext(ctx, db.q("DELETE FROM outbox WHERE expires_at <= ?"), ms(now)); err != nil {
+				return err
+			}
+			rows, err = q.QueryContext(ctx, db.q(fmt.Sprintf(claim, db.d.SkipLocked)), ms(now.Add(lease)), ms(now), ms(now), ms(now), limit)
 		}
-		rows, err := tx.QueryContext(ctx, db.q(
-			"UPDATE outbox SET leased_until = ?, attempts = attempts + 1 WHERE id IN ("+
-				"SELECT id FROM outbox WHERE not_before <= ? AND leased_until <= ? ORDER BY id LIMIT ?"+db.d.SkipLocked+
-				") RETURNING id, kind, payload, attempts, created_at, not_before, expires_at"),
-			ms(now.Add(lease)), ms(now), ms(now), limit)
 		if err != nil {
 			return err
 		}
@@ -846,7 +893,13 @@ func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duratio
 			out = append(out, m)
 		}
 		return rows.Err()
-	})
+	}
+	var err error
+	if db.d.WriteCTEs {
+		err = db.exec(ctx, "claim outbox", run)
+	} else {
+		err = db.tx(ctx, "claim outbox", func(tx *sql.Tx) error { return run(tx) })
+	}
 	return out, err
 }
 
