@@ -261,7 +261,7 @@ func TestDailyAndHourlyCaps(t *testing.T) {
 		send().MustOK(t)
 		clock.Advance(61 * time.Second)
 	}
-	if r := send(); r.StatusCode != 429 {
+	if r := send(); r.StatusCode != 429 || !strings.Contains(r.Message, "try again in an hour") {
 		t.Fatalf("4th code in an hour: %s", r.Raw)
 	}
 	for i := 0; i < 4; i++ {

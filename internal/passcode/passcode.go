@@ -90,13 +90,6 @@ var (
 func (s *Service) Issue(ctx context.Context, t Target, channel string, build func(code string, ttl time.Duration) (*store.OutboxMessage, error)) error {
 	now := s.now()
 	hour := now.Truncate(time.Hour)
-	n, err := s.st.Count(ctx, "send:"+string(t), hour)
-	if err != nil {
-		return fmt.Errorf("passcode: hourly count: %w", err)
-	}
-	if n >= s.lim.HourlyCap {
-		return errHourly
-	}
 	code, err := NewCode()
 	if err != nil {
 		return err
@@ -107,12 +100,15 @@ func (s *Service) Issue(ctx context.Context, t Target, channel string, build fun
 			return fmt.Errorf("passcode: build message: %w", err)
 		}
 	}
-	// The hourly count is kept in IssueCode's own transaction: one commit
-	// per code request instead of two.
+	// The hourly cap is checked and counted in IssueCode's own write: one
+	// commit per code request, and no separate read.
 	c := store.Code{Target: string(t), Channel: channel, CodeHash: s.hash(t, channel, code), CreatedAt: now,
-		ExpiresAt: now.Add(s.lim.TTL), Counter: &store.Counter{Key: "send:" + string(t), Window: hour, ExpiresAt: hour.Add(time.Hour)}}
+		ExpiresAt: now.Add(s.lim.TTL), Counter: &store.Counter{Key: "send:" + string(t), Window: hour, ExpiresAt: hour.Add(time.Hour), Max: s.lim.HourlyCap}}
 	if err := s.st.IssueCode(ctx, c, s.lim.Interval, msg); err != nil {
-		if errors.Is(err, store.ErrThrottled) {
+		switch {
+		case errors.Is(err, store.ErrLimited):
+			return errHourly
+		case errors.Is(err, store.ErrThrottled):
 			return errThrottled
 		}
 		return fmt.Errorf("passcode: issue: %w", err)

@@ -22,6 +22,8 @@ var (
 	// ErrThrottled: IssueCode found a code for the same (target, channel)
 	// younger than the minimum interval.
 	ErrThrottled = errors.New("throttled")
+	// ErrLimited: IssueCode found its counter already at Max.
+	ErrLimited = errors.New("limit reached")
 )
 
 // App is a client application; its secret is stored only as a SHA-256 hash.
@@ -72,6 +74,8 @@ type Counter struct {
 	Key       string
 	Window    time.Time
 	ExpiresAt time.Time
+	// Max, if > 0, is the count at which IssueCode refuses (ErrLimited).
+	Max int
 }
 
 // CodeResult is the outcome of ConsumeCode.
@@ -171,9 +175,10 @@ type Users interface {
 // Codes stores one-time passcodes.
 type Codes interface {
 	// IssueCode replaces the code for (c.Target, c.Channel) and enqueues msg
-	// (if not nil) in one transaction. It returns ErrThrottled, writing
-	// nothing, if the current code was created less than minInterval before
-	// c.CreatedAt.
+	// (if not nil) in one transaction, counting c.Counter (if not nil). It
+	// returns ErrLimited, writing nothing, if the counter is already at its
+	// Max, and ErrThrottled, writing nothing, if the current code was created
+	// less than minInterval before c.CreatedAt.
 	IssueCode(ctx context.Context, c Code, minInterval time.Duration, msg *OutboxMessage) error
 	// ConsumeCode checks codeHash against the live code for (target, channel)
 	// at now. A match marks it used (CodeOK); a mismatch counts an attempt and

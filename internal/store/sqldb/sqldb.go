@@ -442,6 +442,16 @@ func (db *DB) IssueCode(ctx context.Context, c store.Code, minInterval time.Dura
 		return db.issueCodeCTE(ctx, c, cutoff, msg)
 	}
 	return db.tx(ctx, "issue code", func(tx *sql.Tx) error {
+		if k := c.Counter; k != nil && k.Max > 0 {
+			var n int
+			err := tx.QueryRowContext(ctx, db.q("SELECT count FROM throttles WHERE key = ? AND window_start = ?"), k.Key, ms(k.Window)).Scan(&n)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if n >= k.Max {
+				return store.ErrLimited
+			}
+		}
 		res, err := tx.ExecContext(ctx, db.q(
 			"INSERT INTO codes(target, channel, code_hash, attempts, created_at, expires_at, used_at) VALUES(?, ?, ?, 0, ?, ?, 0) "+
 				"ON CONFLICT(target, channel) DO UPDATE SET code_hash = excluded.code_hash, attempts = 0, "+
@@ -468,9 +478,10 @@ func (db *DB) IssueCode(ctx context.Context, c store.Code, minInterval time.Dura
 	})
 }
 
-// issueCodeCTE is IssueCode as one statement: BEGIN, three INSERTs and
-// COMMIT were five round trips for the busiest write of the code flows.
-// The message and the count go in only if the code did.
+// issueCodeCTE is IssueCode as one statement: reading the count, BEGIN,
+// three INSERTs and COMMIT were six round trips for the busiest write of the
+// code flows. The code goes in only under the cap, the message and the
+// count only if the code did; the last column is the count before.
 func (db *DB) issueCodeCTE(ctx context.Context, c store.Code, cutoff int64, msg *store.OutboxMessage) error {
 	var m store.OutboxMessage
 	if msg != nil {
@@ -480,9 +491,15 @@ func (db *DB) issueCodeCTE(ctx context.Context, c store.Code, cutoff int64, msg 
 	if c.Counter != nil {
 		k = *c.Counter
 	}
-	var issued int
+	max := k.Max
+	if max <= 0 {
+		max = math.MaxInt32
+	}
+	var issued, before int
 	err := db.write.QueryRowContext(ctx, db.q(
-		"WITH c AS (INSERT INTO codes(target, channel, code_hash, attempts, created_at, expires_at, used_at) VALUES(?, ?, ?, 0, ?, ?, 0) "+
+		"WITH n AS (SELECT COALESCE((SELECT count FROM throttles WHERE key = ? AND window_start = ?), 0) AS count), "+
+			"c AS (INSERT INTO codes(target, channel, code_hash, attempts, created_at, expires_at, used_at) "+
+			"SELECT ?, ?, ?, 0, ?, ?, 0 FROM n WHERE n.count < ? "+
 			"ON CONFLICT(target, channel) DO UPDATE SET code_hash = excluded.code_hash, attempts = 0, "+
 			"created_at = excluded.created_at, expires_at = excluded.expires_at, used_at = 0 "+
 			"WHERE codes.created_at <= ? RETURNING 1), "+
@@ -490,11 +507,16 @@ func (db *DB) issueCodeCTE(ctx context.Context, c store.Code, cutoff int64, msg 
 			"SELECT ?, ?, 0, ?, ?, ?, 0, '' WHERE ?::boolean AND EXISTS (SELECT 1 FROM c)), "+
 			"h AS (INSERT INTO throttles(key, window_start, count, expires_at) SELECT ?, ?, 1, ? WHERE ?::boolean AND EXISTS (SELECT 1 FROM c) "+
 			"ON CONFLICT(key, window_start) DO UPDATE SET count = throttles.count + 1) "+
-			"SELECT COUNT(*) FROM c"),
-		c.Target, c.Channel, c.CodeHash, ms(c.CreatedAt), ms(c.ExpiresAt), cutoff,
+			"SELECT (SELECT COUNT(*) FROM c), (SELECT count FROM n)"),
+		k.Key, ms(k.Window),
+		c.Target, c.Channel, c.CodeHash, ms(c.CreatedAt), ms(c.ExpiresAt), max, cutoff,
 		m.Kind, m.Payload, ms(m.CreatedAt), ms(m.NotBefore), ms(m.ExpiresAt), msg != nil,
-		k.Key, ms(k.Window), ms(k.ExpiresAt), c.Counter != nil).Scan(&issued)
-	if err == nil && issued == 0 {
+		k.Key, ms(k.Window), ms(k.ExpiresAt), c.Counter != nil).Scan(&issued, &before)
+	switch {
+	case err != nil:
+	case issued == 0 && before >= max:
+		err = store.ErrLimited
+	case issued == 0:
 		err = store.ErrThrottled
 	}
 	return db.err("issue code", err)

@@ -50,6 +50,31 @@ var codeTests = []test{
 			t.Fatalf("counter = %d (%v), want 1: counted with the issue, not with the refusal", n, err)
 		}
 	}},
+	{"IssueRefusesAtTheCap", func(t *testing.T, st store.Store) {
+		counter := func(c store.Code) store.Code {
+			c.Counter = &store.Counter{Key: "send:" + target, Window: t0, ExpiresAt: t0.Add(time.Hour), Max: 2}
+			return c
+		}
+		m := store.OutboxMessage{Kind: "email", Payload: []byte("{}"), CreatedAt: t0, NotBefore: t0, ExpiresAt: t0.Add(time.Hour)}
+		ok(t, st.IssueCode(ctx, counter(code(t0, "111111")), 0, &m))
+		ok(t, st.IssueCode(ctx, counter(code(t0.Add(time.Second), "222222")), 0, &m))
+		if err := st.IssueCode(ctx, counter(code(t0.Add(2*time.Second), "333333")), 0, &m); !errors.Is(err, store.ErrLimited) {
+			t.Fatalf("third code with Max 2: %v, want ErrLimited", err)
+		}
+		if n, err := st.Count(ctx, "send:"+target, t0); err != nil || n != 2 {
+			t.Fatalf("counter = %d (%v), want 2", n, err)
+		}
+		if n := outboxCount(t, st); n != 2 {
+			t.Fatalf("outbox holds %d messages, want 2: the refused code enqueued one", n)
+		}
+		consume(t, st, "222222", t0.Add(3*time.Second), store.CodeOK, 0) // the refused code did not replace it
+		// The interval throttle still answers ErrThrottled below the cap.
+		c := code(t0, "444444")
+		c.Counter = &store.Counter{Key: "send:other", Window: t0, ExpiresAt: t0.Add(time.Hour), Max: 5}
+		if err := st.IssueCode(ctx, c, time.Hour, nil); !errors.Is(err, store.ErrThrottled) {
+			t.Fatalf("within the interval, under the cap: %v, want ErrThrottled", err)
+		}
+	}},
 	{"MatchLeavesTheCodeUsable", func(t *testing.T, st store.Store) {
 		ok(t, st.IssueCode(ctx, code(t0, "123456"), interval, nil))
 		for i := 0; i < 3; i++ {
