@@ -43,6 +43,7 @@ type DB struct {
 	queries     map[string]string
 	stmts       map[string]*sql.Stmt // prepared reads, by query text
 	group       *committer           // nil: each write commits on its own
+	deletes     deletes              // outbox deletes merged, without group commit
 }
 
 // New returns a store over read and write pools (the same pool is fine).
@@ -927,6 +928,12 @@ func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duratio
 
 // DeleteOutbox implements store.Outbox.
 func (db *DB) DeleteOutbox(ctx context.Context, id int64) error {
+	if db.group == nil && db.d.Numbered {
+		return db.err("delete outbox", db.deletes.do(ctx, id, func(ctx context.Context, ids []int64) error {
+			_, err := db.write.ExecContext(ctx, "DELETE FROM outbox WHERE id = ANY($1)", ids)
+			return err
+		}))
+	}
 	return db.exec(ctx, "delete outbox", func(q querier) error {
 		_, err := q.ExecContext(ctx, db.q("DELETE FROM outbox WHERE id = ?"), id)
 		return err

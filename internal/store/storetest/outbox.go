@@ -116,6 +116,27 @@ var outboxTests = []test{
 			t.Fatalf("retried message: %+v", got[0])
 		}
 	}},
+	{"ConcurrentDeletes", func(t *testing.T, st store.Store) {
+		// Deletes arriving together may be merged into one statement: each
+		// must still delete its own message, and only that one.
+		var all []int64
+		for i := range 41 {
+			id, err := st.Enqueue(ctx, message(i))
+			ok(t, err)
+			all = append(all, id)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 40)
+		for _, id := range all[:40] {
+			wg.Go(func() { errs <- st.DeleteOutbox(ctx, id) })
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			ok(t, err)
+		}
+		same(t, "left after 40 concurrent deletes", ids(claim(t, st, t0, 100)), []int64{all[40]})
+	}},
 	{"ConcurrentClaimersNeverShare", func(t *testing.T, st store.Store) {
 		// Small batches and several rounds make overlapping claims likely:
 		// a claim that does not lock what it picks hands a message to two
