@@ -20,29 +20,15 @@ import (
 
 	_ "modernc.org/sqlite" // the "sqlite" driver, to look inside the test database
 
+	"github.com/keyhaven/keyhaven/internal/testkit/khtest"
 	"github.com/keyhaven/keyhaven/internal/testkit/mailsink"
 )
-
-// opsGet fetches a plain endpoint.
-func opsGet(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
-}
 
 // opsMetric returns one sample of /metrics ("name{labels}" as exposed), or
 // -1 if it is absent.
 func opsMetric(t *testing.T, p *Proc, sample string) float64 {
 	t.Helper()
-	code, body := opsGet(t, p.URL+"/metrics")
+	code, body := khtest.Get(t, p.URL+"/metrics")
 	if code != 200 {
 		t.Fatalf("/metrics: HTTP %d", code)
 	}
@@ -65,10 +51,10 @@ func TestOpsEndpoints(t *testing.T) {
 	mail := mailsink.Start(t)
 	p := StartProc(t, "KEYHAVEN_DATABASE_URL=sqlite://"+filepath.Join(t.TempDir(), "k.db"), "KEYHAVEN_SMTP_URL="+mail.URL(),
 		"KEYHAVEN_PASSWORD_HASH=argon2id:m=1024,t=1,p=1")
-	if code, body := opsGet(t, p.URL+"/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
+	if code, body := khtest.Get(t, p.URL+"/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
 		t.Fatalf("/healthz: %d %s", code, body)
 	}
-	if code, body := opsGet(t, p.URL+"/readyz"); code != 200 || !strings.Contains(body, `"migrations":"ok"`) {
+	if code, body := khtest.Get(t, p.URL+"/readyz"); code != 200 || !strings.Contains(body, `"migrations":"ok"`) {
 		t.Fatalf("/readyz: %d %s", code, body)
 	}
 	const ok, failed = `keyhaven_signins_total{result="ok"}`, `keyhaven_signins_total{result="failed"}`

@@ -6,9 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
@@ -23,20 +21,6 @@ import (
 	"github.com/keyhaven/keyhaven/internal/store/sqlite"
 	"github.com/keyhaven/keyhaven/internal/testkit/khtest"
 )
-
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
-}
 
 type probe struct {
 	Status string            `json:"status"`
@@ -56,11 +40,11 @@ func decodeProbe(t *testing.T, body string) probe {
 // database.
 func TestProbesOnARunningServer(t *testing.T) {
 	env := khtest.Start(t, khtest.FastHash)
-	code, body := get(t, env.URL+"/healthz")
+	code, body := khtest.Get(t, env.URL+"/healthz")
 	if code != 200 || decodeProbe(t, body).Status != "ok" {
 		t.Fatalf("/healthz: %d %s", code, body)
 	}
-	code, body = get(t, env.URL+"/readyz")
+	code, body = khtest.Get(t, env.URL+"/readyz")
 	p := decodeProbe(t, body)
 	if code != 200 || p.Status != "ready" || p.Checks["database"] != "ok" || p.Checks["migrations"] != "ok" {
 		t.Fatalf("/readyz: %d %s", code, body)
@@ -123,7 +107,7 @@ func TestReadyzFails(t *testing.T) {
 // written ("keyhaven_signins_total{result=\"ok\"}").
 func scrape(t *testing.T, url string) map[string]float64 {
 	t.Helper()
-	code, body := get(t, url+"/metrics")
+	code, body := khtest.Get(t, url+"/metrics")
 	if code != 200 {
 		t.Fatalf("/metrics: %d %s", code, body)
 	}

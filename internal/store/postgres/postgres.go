@@ -13,7 +13,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"strings"
 	"time"
@@ -30,10 +29,10 @@ var migrationFiles embed.FS
 
 // Dialect is PostgreSQL's flavour of the shared SQL.
 var Dialect = sqldb.Dialect{
-	Name:       "postgres",
-	Numbered:   true,
-	SkipLocked: " FOR UPDATE SKIP LOCKED",
-	WriteCTEs:  true,
+	Name:        "postgres",
+	Numbered:    true,
+	SkipLocked:  " FOR UPDATE SKIP LOCKED",
+	PostgresSQL: true,
 	IsUniqueViolation: func(err error) bool {
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505" // unique_violation
@@ -46,11 +45,7 @@ const migrationLock int64 = 0x6b6579686176656e
 
 // Migrations returns the embedded migrations.
 func Migrations() ([]sqldb.Migration, error) {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	return sqldb.LoadMigrations(sub)
+	return sqldb.LoadMigrations(migrationFiles, "migrations")
 }
 
 // Store is the PostgreSQL store.

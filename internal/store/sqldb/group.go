@@ -110,9 +110,7 @@ func (c *committer) loop() {
 		c.mu.Lock()
 		n := min(len(c.queue), maxBatch)
 		batch := slices.Clone(c.queue[:n])
-		rest := copy(c.queue, c.queue[n:])
-		clear(c.queue[rest:])
-		c.queue = c.queue[:rest]
+		c.queue = slices.Delete(c.queue, 0, n)
 		closed := c.closed
 		c.mu.Unlock()
 		if n == 0 {

@@ -26,8 +26,12 @@ type MigrationState struct {
 
 var migrationName = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.sql$`)
 
-// LoadMigrations reads every NNNN_name.sql file at the root of fsys, in order.
-func LoadMigrations(fsys fs.FS) ([]Migration, error) {
+// LoadMigrations reads every NNNN_name.sql file in dir of fsys, in order.
+func LoadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
+	fsys, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
+	}
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, fmt.Errorf("read migrations: %w", err)

@@ -28,9 +28,10 @@ type Dialect struct {
 	SkipLocked string
 	// IsUniqueViolation reports whether err is a unique-constraint failure.
 	IsUniqueViolation func(error) bool
-	// WriteCTEs: INSERTs may sit in a WITH clause (PostgreSQL), so a
-	// multi-step write can be one statement, one round trip.
-	WriteCTEs bool
+	// PostgresSQL: the SQL may use PostgreSQL's extensions (INSERT inside
+	// WITH, array parameters), so a multi-step write can be one statement,
+	// one round trip.
+	PostgresSQL bool
 }
 
 // DB is a store.Store on a database/sql handle. Reads and writes may use
@@ -439,13 +440,13 @@ func (db *DB) IssueCode(ctx context.Context, c store.Code, minInterval time.Dura
 		// No throttle: concurrent requests' clocks may read out of order.
 		cutoff = math.MaxInt64
 	}
-	if db.d.WriteCTEs {
+	if db.d.PostgresSQL {
 		return db.issueCodeCTE(ctx, c, cutoff, msg)
 	}
 	return db.tx(ctx, "issue code", func(tx *sql.Tx) error {
 		if k := c.Counter; k != nil && k.Max > 0 {
 			var n int
-			err := tx.QueryRowContext(ctx, db.q("SELECT count FROM throttles WHERE key = ? AND window_start = ?"), k.Key, ms(k.Window)).Scan(&n)
+			err := tx.QueryRowContext(ctx, db.q(countQuery), k.Key, ms(k.Window)).Scan(&n)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
@@ -455,9 +456,7 @@ func (db *DB) IssueCode(ctx context.Context, c store.Code, minInterval time.Dura
 		}
 		res, err := tx.ExecContext(ctx, db.q(
 			"INSERT INTO codes(target, channel, code_hash, attempts, created_at, expires_at, used_at) VALUES(?, ?, ?, 0, ?, ?, 0) "+
-				"ON CONFLICT(target, channel) DO UPDATE SET code_hash = excluded.code_hash, attempts = 0, "+
-				"created_at = excluded.created_at, expires_at = excluded.expires_at, used_at = 0 "+
-				"WHERE codes.created_at <= ?"),
+				codeUpsert),
 			c.Target, c.Channel, c.CodeHash, ms(c.CreatedAt), ms(c.ExpiresAt), cutoff)
 		if err != nil {
 			return err
@@ -479,6 +478,15 @@ func (db *DB) IssueCode(ctx context.Context, c store.Code, minInterval time.Dura
 	})
 }
 
+// SQL both IssueCode forms, Count and hit share.
+const (
+	codeUpsert = "ON CONFLICT(target, channel) DO UPDATE SET code_hash = excluded.code_hash, attempts = 0, " +
+		"created_at = excluded.created_at, expires_at = excluded.expires_at, used_at = 0 WHERE codes.created_at <= ?"
+	countQuery    = "SELECT count FROM throttles WHERE key = ? AND window_start = ?"
+	counterUpsert = "ON CONFLICT(key, window_start) DO UPDATE SET count = throttles.count + 1"
+	outboxInsert  = "INSERT INTO outbox(kind, payload, attempts, created_at, not_before, expires_at, leased_until, last_error) "
+)
+
 // issueCodeCTE is IssueCode as one statement: reading the count, BEGIN,
 // three INSERTs and COMMIT were six round trips for the busiest write of the
 // code flows. The code goes in only under the cap, the message and the
@@ -498,16 +506,12 @@ func (db *DB) issueCodeCTE(ctx context.Context, c store.Code, cutoff int64, msg 
 	}
 	var issued, before int
 	err := db.write.QueryRowContext(ctx, db.q(
-		"WITH n AS (SELECT COALESCE((SELECT count FROM throttles WHERE key = ? AND window_start = ?), 0) AS count), "+
+		"WITH n AS (SELECT COALESCE(("+countQuery+"), 0) AS count), "+
 			"c AS (INSERT INTO codes(target, channel, code_hash, attempts, created_at, expires_at, used_at) "+
-			"SELECT ?, ?, ?, 0, ?, ?, 0 FROM n WHERE n.count < ? "+
-			"ON CONFLICT(target, channel) DO UPDATE SET code_hash = excluded.code_hash, attempts = 0, "+
-			"created_at = excluded.created_at, expires_at = excluded.expires_at, used_at = 0 "+
-			"WHERE codes.created_at <= ? RETURNING 1), "+
-			"o AS (INSERT INTO outbox(kind, payload, attempts, created_at, not_before, expires_at, leased_until, last_error) "+
-			"SELECT ?, ?, 0, ?, ?, ?, 0, '' WHERE ?::boolean AND EXISTS (SELECT 1 FROM c)), "+
+			"SELECT ?, ?, ?, 0, ?, ?, 0 FROM n WHERE n.count < ? "+codeUpsert+" RETURNING 1), "+
+			"o AS ("+outboxInsert+"SELECT ?, ?, 0, ?, ?, ?, 0, '' WHERE ?::boolean AND EXISTS (SELECT 1 FROM c)), "+
 			"h AS (INSERT INTO throttles(key, window_start, count, expires_at) SELECT ?, ?, 1, ? WHERE ?::boolean AND EXISTS (SELECT 1 FROM c) "+
-			"ON CONFLICT(key, window_start) DO UPDATE SET count = throttles.count + 1) "+
+			counterUpsert+") "+
 			"SELECT (SELECT COUNT(*) FROM c), (SELECT count FROM n)"),
 		k.Key, ms(k.Window),
 		c.Target, c.Channel, c.CodeHash, ms(c.CreatedAt), ms(c.ExpiresAt), max, cutoff,
@@ -610,7 +614,7 @@ func (db *DB) hit(ctx context.Context, q interface {
 	var n int
 	err := q.QueryRowContext(ctx, db.q(
 		"INSERT INTO throttles(key, window_start, count, expires_at) VALUES(?, ?, 1, ?) "+
-			"ON CONFLICT(key, window_start) DO UPDATE SET count = throttles.count + 1 RETURNING count"),
+			counterUpsert+" RETURNING count"),
 		c.Key, ms(c.Window), ms(c.ExpiresAt)).Scan(&n)
 	return n, err
 }
@@ -618,7 +622,7 @@ func (db *DB) hit(ctx context.Context, q interface {
 // Count implements store.Throttles.
 func (db *DB) Count(ctx context.Context, key string, window time.Time) (int, error) {
 	var n int
-	err := db.readRow(ctx, "SELECT count FROM throttles WHERE key = ? AND window_start = ?", key, ms(window)).Scan(&n)
+	err := db.readRow(ctx, countQuery, key, ms(window)).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -865,8 +869,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, next store
 func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, m store.OutboxMessage) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, db.q(
-		"INSERT INTO outbox(kind, payload, attempts, created_at, not_before, expires_at, leased_until, last_error) "+
-			"VALUES(?, ?, 0, ?, ?, ?, 0, '') RETURNING id"),
+		outboxInsert+"VALUES(?, ?, 0, ?, ?, ?, 0, '') RETURNING id"),
 		m.Kind, m.Payload, ms(m.CreatedAt), ms(m.NotBefore), ms(m.ExpiresAt)).Scan(&id)
 	return id, err
 }
@@ -882,26 +885,16 @@ func (db *DB) Enqueue(ctx context.Context, m store.OutboxMessage) (int64, error)
 	return id, err
 }
 
-// ClaimOutbox implements store.Outbox.
+// ClaimOutbox implements store.Outbox. Expired messages are pruned first;
+// the claim never picks them (expires_at), so the two never touch one row.
 func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.OutboxMessage, error) {
-	var out []store.OutboxMessage
-	const claim = "UPDATE outbox SET leased_until = ?, attempts = attempts + 1 WHERE id IN (" +
-		"SELECT id FROM outbox WHERE not_before <= ? AND leased_until <= ? AND expires_at > ? ORDER BY id LIMIT ?%s" +
+	const prune = "DELETE FROM outbox WHERE expires_at <= ?"
+	claim := "UPDATE outbox SET leased_until = ?, attempts = attempts + 1 WHERE id IN (" +
+		"SELECT id FROM outbox WHERE not_before <= ? AND leased_until <= ? AND expires_at > ? ORDER BY id LIMIT ?" + db.d.SkipLocked +
 		") RETURNING id, kind, payload, attempts, created_at, not_before, expires_at"
-	run := func(q querier) error {
-		var rows *sql.Rows
-		var err error
-		if db.d.WriteCTEs {
-			// One statement, no BEGIN/COMMIT: the claim runs after every
-			// code request. The two never touch the same row (expires_at).
-			rows, err = q.QueryContext(ctx, db.q("WITH expired AS (DELETE FROM outbox WHERE expires_at <= ?) "+
-				fmt.Sprintf(claim, db.d.SkipLocked)), ms(now), ms(now.Add(lease)), ms(now), ms(now), ms(now), limit)
-		} else {
-			if _, err := q.ExecContext(ctx, db.q("DELETE FROM outbox WHERE expires_at <= ?"), ms(now)); err != nil {
-				return err
-			}
-			rows, err = q.QueryContext(ctx, db.q(fmt.Sprintf(claim, db.d.SkipLocked)), ms(now.Add(lease)), ms(now), ms(now), ms(now), limit)
-		}
+	args := []any{ms(now.Add(lease)), ms(now), ms(now), ms(now), limit}
+	var out []store.OutboxMessage
+	scan := func(rows *sql.Rows, err error) error {
 		if err != nil {
 			return err
 		}
@@ -917,18 +910,26 @@ func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duratio
 		}
 		return rows.Err()
 	}
-	var err error
-	if db.d.WriteCTEs {
-		err = db.exec(ctx, "claim outbox", run)
-	} else {
-		err = db.tx(ctx, "claim outbox", func(tx *sql.Tx) error { return run(tx) })
+	if db.d.PostgresSQL {
+		// One statement, no BEGIN/COMMIT: the claim runs after every code
+		// request.
+		err := db.exec(ctx, "claim outbox", func(q querier) error {
+			return scan(q.QueryContext(ctx, db.q("WITH expired AS ("+prune+") "+claim), append([]any{ms(now)}, args...)...))
+		})
+		return out, err
 	}
+	err := db.tx(ctx, "claim outbox", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.q(prune), ms(now)); err != nil {
+			return err
+		}
+		return scan(tx.QueryContext(ctx, db.q(claim), args...))
+	})
 	return out, err
 }
 
 // DeleteOutbox implements store.Outbox.
 func (db *DB) DeleteOutbox(ctx context.Context, id int64) error {
-	if db.group == nil && db.d.Numbered {
+	if db.d.PostgresSQL {
 		return db.err("delete outbox", db.deletes.do(ctx, id, func(ctx context.Context, ids []int64) error {
 			_, err := db.write.ExecContext(ctx, "DELETE FROM outbox WHERE id = ANY($1)", ids)
 			return err

@@ -8,7 +8,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -37,11 +36,7 @@ var Dialect = sqldb.Dialect{
 
 // Migrations returns the embedded migrations.
 func Migrations() ([]sqldb.Migration, error) {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	return sqldb.LoadMigrations(sub)
+	return sqldb.LoadMigrations(migrationFiles, "migrations")
 }
 
 // Store is the SQLite store.

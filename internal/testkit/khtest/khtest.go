@@ -178,6 +178,22 @@ func (e *Env) Do(method, path string, body any, header ...string) Reply {
 	return out
 }
 
+// Get fetches a plain (non-envelope) endpoint such as /healthz or
+// /metrics and returns its status and body.
+func Get(t testing.TB, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
 // Post is Do("POST", ...).
 func (e *Env) Post(path string, body any, header ...string) Reply {
 	e.t.Helper()
