@@ -44,12 +44,18 @@ type DB struct {
 	queries     map[string]string
 	stmts       map[string]*sql.Stmt // prepared reads, by query text
 	group       *committer           // nil: each write commits on its own
-	deletes     deletes              // outbox deletes merged, without group commit
+
+	// PostgreSQL only: concurrent calls merged into one statement.
+	deletes      merger[int64, struct{}]
+	sessionUsers merger[string, sessionUserRow]
 }
 
 // New returns a store over read and write pools (the same pool is fine).
 func New(read, write *sql.DB, d Dialect) *DB {
-	return &DB{read: read, write: write, d: d, queries: map[string]string{}, stmts: map[string]*sql.Stmt{}}
+	db := &DB{read: read, write: write, d: d, queries: map[string]string{}, stmts: map[string]*sql.Stmt{}}
+	db.deletes.run = db.deleteOutboxes
+	db.sessionUsers.run = db.getSessionUsers
+	return db
 }
 
 // NewGrouped is New with group commit: every write goes through one
@@ -92,25 +98,42 @@ func (db *DB) q(query string) string {
 // prepared once per query text: parsing and planning the SQL again on every
 // request was a sixth of a token-authenticated read's CPU.
 func (db *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := db.prepared(ctx, query)
+	if err != nil {
+		return db.read.QueryRowContext(ctx, db.q(query), args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// readRows is readRow for a read of many rows.
+func (db *DB) readRows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := db.prepared(ctx, query)
+	if err != nil {
+		return db.read.QueryContext(ctx, db.q(query), args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	query = db.q(query)
 	db.mu.Lock()
 	st, ok := db.stmts[query]
 	db.mu.Unlock()
-	if !ok {
-		var err error
-		if st, err = db.read.PrepareContext(context.WithoutCancel(ctx), query); err != nil {
-			return db.read.QueryRowContext(ctx, query, args...)
-		}
-		db.mu.Lock()
-		if prev, raced := db.stmts[query]; raced {
-			st.Close()
-			st = prev
-		} else {
-			db.stmts[query] = st
-		}
-		db.mu.Unlock()
+	if ok {
+		return st, nil
 	}
-	return st.QueryRowContext(ctx, args...)
+	st, err := db.read.PrepareContext(context.WithoutCancel(ctx), query)
+	if err != nil {
+		return nil, err
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if prev, raced := db.stmts[query]; raced {
+		st.Close()
+		return prev, nil
+	}
+	db.stmts[query] = st
+	return st, nil
 }
 
 func (db *DB) err(op string, err error) error {
@@ -716,8 +739,12 @@ const sessionCols = "SELECT " + sessionColumns + " FROM sessions WHERE id = ?"
 
 // sessionUserQuery reads a session and its user in one statement: a
 // token-authenticated read then makes one round trip, not two.
-var sessionUserQuery = "SELECT s." + strings.ReplaceAll(sessionColumns, ", ", ", s.") +
-	", u." + strings.Join(userColumns, ", u.") + " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?"
+var (
+	sessionUserQuery = "SELECT s." + strings.ReplaceAll(sessionColumns, ", ", ", s.") +
+		", u." + strings.Join(userColumns, ", u.") + " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id "
+	sessionUserByID   = sessionUserQuery + "= ?"
+	sessionUsersByIDs = sessionUserQuery + "= ANY(?)"
+)
 
 // sessionScan receives a session row.
 type sessionScan struct {
@@ -749,13 +776,49 @@ func (db *DB) GetSession(ctx context.Context, id string) (store.Session, error) 
 
 // GetSessionUser implements store.Sessions.
 func (db *DB) GetSessionUser(ctx context.Context, id string) (store.Session, store.User, error) {
-	var ss sessionScan
-	var us userScan
-	err := db.readRow(ctx, sessionUserQuery, id).Scan(append(ss.dest(), us.dest()...)...)
+	var row sessionUserRow
+	var err error
+	if db.d.PostgresSQL {
+		if row, err = db.sessionUsers.do(ctx, id); err == nil && !row.found {
+			err = sql.ErrNoRows
+		}
+	} else {
+		err = db.readRow(ctx, sessionUserByID, id).Scan(row.dest()...)
+	}
 	if err != nil {
 		return store.Session{}, store.User{}, db.err("get session and user", err)
 	}
-	return ss.session(), us.user(), nil
+	return row.ss.session(), row.us.user(), nil
+}
+
+type sessionUserRow struct {
+	ss    sessionScan
+	us    userScan
+	found bool
+}
+
+func (r *sessionUserRow) dest() []any { return append(r.ss.dest(), r.us.dest()...) }
+
+// getSessionUsers reads the sessions and users of ids in one statement.
+func (db *DB) getSessionUsers(ctx context.Context, ids []string, out []sessionUserRow) error {
+	rows, err := db.readRows(ctx, sessionUsersByIDs, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r sessionUserRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return err
+		}
+		r.found = true
+		for i, id := range ids {
+			if id == r.ss.s.ID {
+				out[i] = r
+			}
+		}
+	}
+	return rows.Err()
 }
 
 // RevokeSession implements store.Sessions.
@@ -930,15 +993,19 @@ func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duratio
 // DeleteOutbox implements store.Outbox.
 func (db *DB) DeleteOutbox(ctx context.Context, id int64) error {
 	if db.d.PostgresSQL {
-		return db.err("delete outbox", db.deletes.do(ctx, id, func(ctx context.Context, ids []int64) error {
-			_, err := db.write.ExecContext(ctx, "DELETE FROM outbox WHERE id = ANY($1)", ids)
-			return err
-		}))
+		_, err := db.deletes.do(ctx, id)
+		return db.err("delete outbox", err)
 	}
 	return db.exec(ctx, "delete outbox", func(q querier) error {
 		_, err := q.ExecContext(ctx, db.q("DELETE FROM outbox WHERE id = ?"), id)
 		return err
 	})
+}
+
+// deleteOutboxes deletes the messages of ids in one statement.
+func (db *DB) deleteOutboxes(ctx context.Context, ids []int64, _ []struct{}) error {
+	_, err := db.write.ExecContext(ctx, "DELETE FROM outbox WHERE id = ANY($1)", ids)
+	return err
 }
 
 // RetryOutbox implements store.Outbox.

@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +55,44 @@ var sessionTests = []test{
 		ok(t, st.DeleteUser(ctx, ann.ID))
 		_, _, err = st.GetSessionUser(ctx, "s-ann")
 		is(t, err, store.ErrNotFound)
+	}},
+	{"ConcurrentSessionReads", func(t *testing.T, st store.Store) {
+		// Reads arriving together may be merged into one statement: each
+		// must get its own session and user, a missing one ErrNotFound, and
+		// a read that starts after a revocation must see it.
+		const users = 12
+		for i := range users {
+			u := newUser(t, st, fmt.Sprintf("u%02d", i), "")
+			newSession(t, st, fmt.Sprintf("s%02d", i), u.ID)
+		}
+		for round := range 3 {
+			errs := race(40, func(i int) error {
+				id, user := fmt.Sprintf("s%02d", i%users), fmt.Sprintf("u%02d", i%users)
+				if i%users == users-1 && i%2 == 0 {
+					id = fmt.Sprintf("gone-%d", i)
+				}
+				s, u, err := st.GetSessionUser(ctx, id)
+				switch {
+				case strings.HasPrefix(id, "gone-"):
+					if !errors.Is(err, store.ErrNotFound) {
+						return fmt.Errorf("%s: got %v, want ErrNotFound", id, err)
+					}
+				case err != nil:
+					return fmt.Errorf("%s: %w", id, err)
+				case s.ID != id || s.UserID != user || u.ID != user || u.Email != user+"@Example.com":
+					return fmt.Errorf("%s: got session %q of %q, user %q (%q)", id, s.ID, s.UserID, u.ID, u.Email)
+				case s.RevokedAt.IsZero() != (i%users >= round*4):
+					return fmt.Errorf("%s in round %d: revoked at %v", id, round, s.RevokedAt)
+				}
+				return nil
+			})
+			for _, err := range errs {
+				ok(t, err)
+			}
+			for i := round * 4; i < round*4+4; i++ {
+				ok(t, st.RevokeSession(ctx, fmt.Sprintf("s%02d", i), t0.Add(time.Minute)))
+			}
+		}
 	}},
 	{"RevokeSession", func(t *testing.T, st store.Store) {
 		u := newUser(t, st, "ann", "")

@@ -1,0 +1,92 @@
+package sqldb
+
+import (
+	"context"
+	"sync"
+)
+
+// maxMerged bounds the keys one merged statement carries.
+const maxMerged = 256
+
+const maxBatchesInFlight = 1
+
+// merger runs calls that arrive together as one statement. On PostgreSQL
+// each statement is a round trip and a backend's parse, plan and execute;
+// sixteen clients reading sessions, or the outbox worker deleting what it
+// delivered, pay that once per batch instead of once per call.
+//
+// The first caller runs the batch holding its own key; calls arriving
+// meanwhile wait, and the batch after is run by a goroutine of its own, so no
+// caller works for others longer than one statement. A call's statement runs
+// after the call began, so it sees every write that committed before.
+type merger[K any, R any] struct {
+	// run fills out[i] for keys[i]; an error fails the whole batch.
+	run func(ctx context.Context, keys []K, out []R) error
+
+	mu      sync.Mutex
+	pending []*mergeCall[K, R]
+	running int // batches in flight
+}
+
+type mergeCall[K any, R any] struct {
+	key  K
+	res  R
+	err  error
+	done chan struct{}
+}
+
+func (m *merger[K, R]) do(ctx context.Context, key K) (R, error) {
+	c := &mergeCall[K, R]{key: key, done: make(chan struct{})}
+	m.mu.Lock()
+	m.pending = append(m.pending, c)
+	lead := m.running < maxBatchesInFlight
+	if lead {
+		m.running++
+	}
+	m.mu.Unlock()
+	if lead {
+		// One caller going away must not fail the others' calls.
+		m.runBatch(context.WithoutCancel(ctx))
+	}
+	select {
+	case <-c.done:
+		return c.res, c.err
+	case <-ctx.Done():
+		var zero R
+		return zero, ctx.Err()
+	}
+}
+
+func (m *merger[K, R]) runBatch(ctx context.Context) {
+	m.mu.Lock()
+	n := min(len(m.pending), maxMerged)
+	if n == 0 { // another batch took them
+		m.running--
+		m.mu.Unlock()
+		return
+	}
+	batch := m.pending[:n:n]
+	m.pending = m.pending[n:]
+	m.mu.Unlock()
+
+	keys := make([]K, n)
+	for i, c := range batch {
+		keys[i] = c.key
+	}
+	out := make([]R, n)
+	err := m.run(ctx, keys, out)
+	for i, c := range batch {
+		c.res, c.err = out[i], err
+		close(c.done)
+	}
+
+	m.mu.Lock()
+	more := len(m.pending) > 0
+	if !more {
+		m.running--
+	}
+	m.mu.Unlock()
+	if more {
+		go m.runBatch(ctx)
+	}
+}
