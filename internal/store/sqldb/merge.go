@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
 	"sync"
 )
 
@@ -89,4 +90,61 @@ func (m *merger[K, R]) runBatch(ctx context.Context) {
 	if more {
 		go m.runBatch(ctx)
 	}
+}
+
+// pointRead reads one row by a unique key. query ends in "WHERE <column> ";
+// a single read appends "= ?", and on PostgreSQL reads arriving together
+// are merged into one with "= ANY(?)".
+type pointRead[R any] struct {
+	db        *DB
+	one, many string
+	scan      func(scanner) (R, error)
+	key       func(R) string // the row's key, to hand each call its row
+	merged    merger[string, found[R]]
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+type found[R any] struct {
+	row R
+	ok  bool
+}
+
+func newPointRead[R any](db *DB, query string, scan func(scanner) (R, error), key func(R) string) *pointRead[R] {
+	p := &pointRead[R]{db: db, one: query + "= ?", many: query + "= ANY(?)", scan: scan, key: key}
+	p.merged.run = p.readMany
+	return p
+}
+
+// get returns the row of key, or sql.ErrNoRows.
+func (p *pointRead[R]) get(ctx context.Context, key string) (R, error) {
+	if !p.db.d.PostgresSQL {
+		return p.scan(p.db.readRow(ctx, p.one, key))
+	}
+	f, err := p.merged.do(ctx, key)
+	if err == nil && !f.ok {
+		err = sql.ErrNoRows
+	}
+	return f.row, err
+}
+
+func (p *pointRead[R]) readMany(ctx context.Context, keys []string, out []found[R]) error {
+	rows, err := p.db.readRows(ctx, p.many, keys)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := p.scan(rows)
+		if err != nil {
+			return err
+		}
+		k := p.key(r)
+		for i := range keys {
+			if keys[i] == k {
+				out[i] = found[R]{r, true}
+			}
+		}
+	}
+	return rows.Err()
 }

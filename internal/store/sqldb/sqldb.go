@@ -45,16 +45,23 @@ type DB struct {
 	stmts       map[string]*sql.Stmt // prepared reads, by query text
 	group       *committer           // nil: each write commits on its own
 
-	// PostgreSQL only: concurrent calls merged into one statement.
-	deletes      merger[int64, struct{}]
-	sessionUsers merger[string, sessionUserRow]
+	// Reads by key, merged on PostgreSQL (merge.go).
+	users        map[string]*pointRead[store.User] // by column
+	sessionUsers *pointRead[sessionUser]
+	deletes      merger[int64, struct{}] // outbox deletes, merged on PostgreSQL
 }
 
 // New returns a store over read and write pools (the same pool is fine).
 func New(read, write *sql.DB, d Dialect) *DB {
 	db := &DB{read: read, write: write, d: d, queries: map[string]string{}, stmts: map[string]*sql.Stmt{}}
+	db.users = map[string]*pointRead[store.User]{
+		"id":           newPointRead(db, userCols+" WHERE id ", scanUser, func(u store.User) string { return u.ID }),
+		"email_key":    newPointRead(db, userCols+" WHERE email_key ", scanUser, func(u store.User) string { return u.EmailKey }),
+		"phone":        newPointRead(db, userCols+" WHERE phone ", scanUser, func(u store.User) string { return u.Phone }),
+		"username_key": newPointRead(db, userCols+" WHERE username_key ", scanUser, func(u store.User) string { return u.UsernameKey }),
+	}
+	db.sessionUsers = newPointRead(db, sessionUserQuery, scanSessionUser, func(r sessionUser) string { return r.s.ID })
 	db.deletes.run = db.deleteOutboxes
-	db.sessionUsers.run = db.getSessionUsers
 	return db
 }
 
@@ -341,7 +348,7 @@ func (s *userScan) user() store.User {
 	return u
 }
 
-func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
+func scanUser(row scanner) (store.User, error) {
 	var s userScan
 	err := row.Scan(s.dest()...)
 	return s.user(), err
@@ -368,8 +375,8 @@ func (db *DB) CreateUser(ctx context.Context, u store.User) error {
 	})
 }
 
-func (db *DB) getUser(ctx context.Context, where string, arg any) (store.User, error) {
-	u, err := scanUser(db.readRow(ctx, userCols+" WHERE "+where+" = ?", arg))
+func (db *DB) getUser(ctx context.Context, column, key string) (store.User, error) {
+	u, err := db.users[column].get(ctx, key)
 	return u, db.err("get user", err)
 }
 
@@ -739,12 +746,8 @@ const sessionCols = "SELECT " + sessionColumns + " FROM sessions WHERE id = ?"
 
 // sessionUserQuery reads a session and its user in one statement: a
 // token-authenticated read then makes one round trip, not two.
-var (
-	sessionUserQuery = "SELECT s." + strings.ReplaceAll(sessionColumns, ", ", ", s.") +
-		", u." + strings.Join(userColumns, ", u.") + " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id "
-	sessionUserByID   = sessionUserQuery + "= ?"
-	sessionUsersByIDs = sessionUserQuery + "= ANY(?)"
-)
+var sessionUserQuery = "SELECT s." + strings.ReplaceAll(sessionColumns, ", ", ", s.") +
+	", u." + strings.Join(userColumns, ", u.") + " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id "
 
 // sessionScan receives a session row.
 type sessionScan struct {
@@ -776,49 +779,23 @@ func (db *DB) GetSession(ctx context.Context, id string) (store.Session, error) 
 
 // GetSessionUser implements store.Sessions.
 func (db *DB) GetSessionUser(ctx context.Context, id string) (store.Session, store.User, error) {
-	var row sessionUserRow
-	var err error
-	if db.d.PostgresSQL {
-		if row, err = db.sessionUsers.do(ctx, id); err == nil && !row.found {
-			err = sql.ErrNoRows
-		}
-	} else {
-		err = db.readRow(ctx, sessionUserByID, id).Scan(row.dest()...)
-	}
+	r, err := db.sessionUsers.get(ctx, id)
 	if err != nil {
 		return store.Session{}, store.User{}, db.err("get session and user", err)
 	}
-	return row.ss.session(), row.us.user(), nil
+	return r.s, r.u, nil
 }
 
-type sessionUserRow struct {
-	ss    sessionScan
-	us    userScan
-	found bool
+type sessionUser struct {
+	s store.Session
+	u store.User
 }
 
-func (r *sessionUserRow) dest() []any { return append(r.ss.dest(), r.us.dest()...) }
-
-// getSessionUsers reads the sessions and users of ids in one statement.
-func (db *DB) getSessionUsers(ctx context.Context, ids []string, out []sessionUserRow) error {
-	rows, err := db.readRows(ctx, sessionUsersByIDs, ids)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r sessionUserRow
-		if err := rows.Scan(r.dest()...); err != nil {
-			return err
-		}
-		r.found = true
-		for i, id := range ids {
-			if id == r.ss.s.ID {
-				out[i] = r
-			}
-		}
-	}
-	return rows.Err()
+func scanSessionUser(row scanner) (sessionUser, error) {
+	var ss sessionScan
+	var us userScan
+	err := row.Scan(append(ss.dest(), us.dest()...)...)
+	return sessionUser{ss.session(), us.user()}, err
 }
 
 // RevokeSession implements store.Sessions.

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -75,6 +76,45 @@ var userTests = []test{
 		}
 		_, err := st.GetUserByEmail(ctx, "other@x.test")
 		is(t, err, store.ErrNotFound) // nothing half-written
+	}},
+	{"ConcurrentGets", func(t *testing.T, st store.Store) {
+		// Reads arriving together may be merged into one statement: each
+		// must get its own user by its own key, and an unknown key
+		// ErrNotFound, even beside a read for a key that exists.
+		const users = 8
+		for i := range users {
+			u := fullUser()
+			u.ID, u.EmailKey, u.Phone, u.UsernameKey = fmt.Sprintf("u-%d", i), fmt.Sprintf("u%d@example.com", i),
+				fmt.Sprintf("+861380013800%d", i), fmt.Sprintf("user%d", i)
+			ok(t, st.CreateUser(ctx, u))
+		}
+		errs := race(64, func(i int) error {
+			n := i % (users + 1) // n == users: unknown
+			var got store.User
+			var err error
+			switch i % 4 {
+			case 0:
+				got, err = st.GetUserByID(ctx, fmt.Sprintf("u-%d", n))
+			case 1:
+				got, err = st.GetUserByEmail(ctx, fmt.Sprintf("u%d@example.com", n))
+			case 2:
+				got, err = st.GetUserByPhone(ctx, fmt.Sprintf("+861380013800%d", n))
+			case 3:
+				got, err = st.GetUserByUsername(ctx, fmt.Sprintf("user%d", n))
+			}
+			switch {
+			case n == users && !errors.Is(err, store.ErrNotFound):
+				return fmt.Errorf("read %d of an unknown key: %v, %v", i, got.ID, err)
+			case n < users && err != nil:
+				return fmt.Errorf("read %d: %w", i, err)
+			case n < users && got.ID != fmt.Sprintf("u-%d", n):
+				return fmt.Errorf("read %d: got %q, want u-%d", i, got.ID, n)
+			}
+			return nil
+		})
+		for _, err := range errs {
+			ok(t, err)
+		}
 	}},
 	{"GetUnknown", func(t *testing.T, st store.Store) {
 		ok(t, st.CreateUser(ctx, fullUser()))
