@@ -54,11 +54,14 @@ type DB struct {
 // New returns a store over read and write pools (the same pool is fine).
 func New(read, write *sql.DB, d Dialect) *DB {
 	db := &DB{read: read, write: write, d: d, queries: map[string]string{}, stmts: map[string]*sql.Stmt{}}
-	db.users = map[string]*pointRead[store.User]{
-		"id":           newPointRead(db, userCols+" WHERE id ", scanUser, func(u store.User) string { return u.ID }),
-		"email_key":    newPointRead(db, userCols+" WHERE email_key ", scanUser, func(u store.User) string { return u.EmailKey }),
-		"phone":        newPointRead(db, userCols+" WHERE phone ", scanUser, func(u store.User) string { return u.Phone }),
-		"username_key": newPointRead(db, userCols+" WHERE username_key ", scanUser, func(u store.User) string { return u.UsernameKey }),
+	db.users = map[string]*pointRead[store.User]{}
+	for column, key := range map[string]func(store.User) string{
+		"id":           func(u store.User) string { return u.ID },
+		"email_key":    func(u store.User) string { return u.EmailKey },
+		"phone":        func(u store.User) string { return u.Phone },
+		"username_key": func(u store.User) string { return u.UsernameKey },
+	} {
+		db.users[column] = newPointRead(db, userCols+" WHERE "+column+" ", scanUser, key)
 	}
 	db.sessionUsers = newPointRead(db, sessionUserQuery, scanSessionUser, func(r sessionUser) string { return r.s.ID })
 	db.deletes.run = db.deleteOutboxes
