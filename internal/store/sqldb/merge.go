@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sync"
 )
 
@@ -75,7 +76,7 @@ func (m *merger[K, R]) runBatch(ctx context.Context) {
 		keys[i] = c.key
 	}
 	out := make([]R, n)
-	err := m.run(ctx, keys, out)
+	err := m.runSafely(ctx, keys, out)
 	for i, c := range batch {
 		c.res, c.err = out[i], err
 		close(c.done)
@@ -90,6 +91,17 @@ func (m *merger[K, R]) runBatch(ctx context.Context) {
 	if more {
 		go m.runBatch(ctx)
 	}
+}
+
+// runSafely turns a panic into the batch's error: a merger whose batch
+// died without answering would leave every later call waiting.
+func (m *merger[K, R]) runSafely(ctx context.Context, keys []K, out []R) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("merged statement panicked: %v", p)
+		}
+	}()
+	return m.run(ctx, keys, out)
 }
 
 // pointRead reads one row by a unique key. query ends in "WHERE <column> ";
