@@ -416,13 +416,26 @@ func (r *run) profilePhase(ctx context.Context) PhaseResult {
 	if err != nil {
 		return PhaseResult{Name: PhaseProfile, FirstError: err.Error()}
 	}
+	base, err := url.Parse(r.api.base)
+	if err != nil {
+		return PhaseResult{Name: PhaseProfile, FirstError: err.Error()}
+	}
+	reqs := make([][]byte, len(toks))
+	for i, tok := range toks {
+		reqs[i] = profileRequest(base.Host, base.Path, r.api.appID, tok)
+	}
+	conns := make([]keepAlive, c)
+	for i := range conns {
+		conns[i] = keepAlive{addr: base.Host, timeout: r.api.hc.Timeout}
+		defer conns[i].close()
+	}
 	var lat recorder
 	var cnt counts
 	var next atomic.Int64
-	elapsed := forDuration(ctx, r.cfg.Duration, c, func(ctx context.Context, _ int) {
-		tok := toks[int(next.Add(1)-1)%len(toks)]
+	elapsed := forDuration(ctx, r.cfg.Duration, c, func(ctx context.Context, w int) {
+		req := reqs[int(next.Add(1)-1)%len(reqs)]
 		start := time.Now()
-		res := r.api.profile(ctx, tok)
+		res := conns[w].get(req)
 		if ctx.Err() != nil {
 			return
 		}
