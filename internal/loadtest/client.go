@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -112,12 +113,12 @@ func envelope(method, path string, status int, raw []byte, wantData bool) result
 	return res
 }
 
-// keepAlive is one HTTP/1.1 connection that sends a prepared GET and reads
-// the reply itself, as wrk does. The profile phase measures a read that
-// costs the server ~100 µs; through net/http's client (whose transport hands
-// every call to two goroutines of its own) each call also cost the load
-// generator ~80 µs of the same two cores, so the generator, not the server,
-// set the rate.
+// keepAlive is one HTTP/1.1 connection that sends prepared requests and
+// reads the replies itself, as wrk does. The profile and codes phases
+// measure calls that cost the server ~100 µs; through net/http's client
+// (whose transport hands every call to two goroutines of its own) each call
+// also cost the load generator ~80 µs of the same two cores, so the
+// generator, not the server, set the rate.
 type keepAlive struct {
 	addr    string
 	timeout time.Duration
@@ -126,14 +127,24 @@ type keepAlive struct {
 	body    bytes.Buffer
 }
 
-// profileRequest is get-profile as raw HTTP/1.1 bytes; prefix is the
-// server URL's path, if it has one.
-func profileRequest(host, prefix, appID, token string) []byte {
-	return []byte("GET " + prefix + "/api/v3/get-profile HTTP/1.1\r\nHost: " + host + "\r\nx-authing-app-id: " + appID +
-		"\r\nAuthorization: Bearer " + token + "\r\n\r\n")
+// rawRequest is an API call as HTTP/1.1 bytes; base is the server's URL
+// (its path, if any, prefixes path), body JSON or nil.
+func rawRequest(base *url.URL, method, path, appID, bearer string, body []byte) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s %s%s HTTP/1.1\r\nHost: %s\r\nx-authing-app-id: %s\r\n", method, base.Path, path, base.Host, appID)
+	if bearer != "" {
+		fmt.Fprintf(&b, "Authorization: Bearer %s\r\n", bearer)
+	}
+	if body != nil {
+		fmt.Fprintf(&b, "Content-Type: application/json\r\nContent-Length: %d\r\n", len(body))
+	}
+	b.WriteString("\r\n")
+	b.Write(body)
+	return b.Bytes()
 }
 
-func (k *keepAlive) get(req []byte) result {
+// do sends req and reads its reply; label names the call in errors.
+func (k *keepAlive) do(label string, req []byte) result {
 	if k.conn == nil {
 		c, err := net.DialTimeout("tcp", k.addr, 5*time.Second)
 		if err != nil {
@@ -141,7 +152,7 @@ func (k *keepAlive) get(req []byte) result {
 		}
 		k.conn, k.br = c, bufio.NewReader(c)
 	}
-	res, keep := k.roundTrip(req)
+	res, keep := k.roundTrip(label, req)
 	if !keep {
 		k.close()
 	}
@@ -149,7 +160,7 @@ func (k *keepAlive) get(req []byte) result {
 	return res
 }
 
-func (k *keepAlive) roundTrip(req []byte) (result, bool) {
+func (k *keepAlive) roundTrip(label string, req []byte) (result, bool) {
 	if err := k.conn.SetDeadline(time.Now().Add(k.timeout)); err != nil {
 		return result{err: err}, false
 	}
@@ -166,7 +177,7 @@ func (k *keepAlive) roundTrip(req []byte) (result, bool) {
 	if err != nil {
 		return result{httpStatus: resp.StatusCode, err: err}, false
 	}
-	return envelope("GET", "/api/v3/get-profile", resp.StatusCode, k.body.Bytes(), false), !resp.Close
+	return envelope(label, "", resp.StatusCode, k.body.Bytes(), false), !resp.Close
 }
 
 func (k *keepAlive) close() {

@@ -24,17 +24,30 @@ func TestKeepAliveCountsWhatTheServerAnswers(t *testing.T) {
 	}
 	k := keepAlive{addr: u.Host, timeout: 10 * time.Second}
 	defer k.close()
-	good, bad := profileRequest(u.Host, u.Path, env.AppID, tok), profileRequest(u.Host, u.Path, env.AppID, tok+"x")
+	good := rawRequest(u, "GET", "/api/v3/get-profile", env.AppID, tok, nil)
+	bad := rawRequest(u, "GET", "/api/v3/get-profile", env.AppID, tok+"x", nil)
 	for i := range 3 { // the same connection, again and again
-		if res := k.get(good); !res.ok() {
+		if res := k.do("get-profile", good); !res.ok() {
 			t.Fatalf("call %d with a valid token: %s", i, res.describe())
 		}
 	}
-	if res := k.get(bad); res.ok() || res.err != nil || res.statusCode != 401 {
+	if res := k.do("get-profile", bad); res.ok() || res.err != nil || res.statusCode != 401 {
 		t.Fatalf("a forged token: ok=%v, %s", res.ok(), res.describe())
 	}
-	if res := k.get(good); !res.ok() {
-		t.Fatalf("after a refusal: %s", res.describe())
+	// A POST with a JSON body, on the same connection: the code is sent.
+	send := rawRequest(u, "POST", "/api/v3/send-email", env.AppID, "",
+		[]byte(`{"email":"ka@example.com","channel":"CHANNEL_RESET_PASSWORD"}`))
+	if res := k.do("send-email", send); !res.ok() {
+		t.Fatalf("send-email: %s", res.describe())
+	}
+	if code := env.CodeFor("ka@example.com"); code == "" {
+		t.Fatal("send-email answered 200 but no code arrived")
+	}
+	if res := k.do("send-email", []byte("POST /api/v3/send-email HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")); res.ok() {
+		t.Fatal("a send-email without an app id was counted as a success")
+	}
+	if res := k.do("get-profile", good); !res.ok() {
+		t.Fatalf("after refusals: %s", res.describe())
 	}
 }
 
@@ -57,18 +70,18 @@ func TestKeepAliveReconnectsAndRefusesNonEnvelopes(t *testing.T) {
 	}
 	srv.Start()
 	defer srv.Close()
-	host := srv.Listener.Addr().String()
-	k := keepAlive{addr: host, timeout: 10 * time.Second}
+	base := &url.URL{Host: srv.Listener.Addr().String()}
+	k := keepAlive{addr: base.Host, timeout: 10 * time.Second}
 	defer k.close()
 	for i := range 3 {
-		if res := k.get(profileRequest(host, "", "app", "t")); !res.ok() {
+		if res := k.do("get", rawRequest(base, "GET", "/", "app", "t", nil)); !res.ok() {
 			t.Fatalf("call %d: %s", i, res.describe())
 		}
 	}
 	if n := conns.Load(); n != 3 {
 		t.Fatalf("%d connections for 3 calls on a server that closes each", n)
 	}
-	if res := k.get(profileRequest(host, "", "app", "html")); res.err == nil {
+	if res := k.do("get", rawRequest(base, "GET", "/", "app", "html", nil)); res.err == nil {
 		t.Fatalf("a non-envelope reply was taken for %s", res.describe())
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -422,20 +423,17 @@ func (r *run) profilePhase(ctx context.Context) PhaseResult {
 	}
 	reqs := make([][]byte, len(toks))
 	for i, tok := range toks {
-		reqs[i] = profileRequest(base.Host, base.Path, r.api.appID, tok)
+		reqs[i] = rawRequest(base, "GET", "/api/v3/get-profile", r.api.appID, tok, nil)
 	}
-	conns := make([]keepAlive, c)
-	for i := range conns {
-		conns[i] = keepAlive{addr: base.Host, timeout: r.api.hc.Timeout}
-		defer conns[i].close()
-	}
+	conns := r.keepAlives(base, c)
+	defer closeAll(conns)
 	var lat recorder
 	var cnt counts
 	var next atomic.Int64
 	elapsed := forDuration(ctx, r.cfg.Duration, c, func(ctx context.Context, w int) {
 		req := reqs[int(next.Add(1)-1)%len(reqs)]
 		start := time.Now()
-		res := conns[w].get(req)
+		res := conns[w].do("get-profile", req)
 		if ctx.Err() != nil {
 			return
 		}
@@ -502,17 +500,47 @@ func (r *run) resetFlow(ctx context.Context, u *user, codeLat *recorder) result 
 
 // codesPhase requests reset codes for existing accounts as fast as the
 // clients go, then waits (at most 30s) for every code to reach the sink.
+// keepAlives returns n connections for a phase's clients, one each.
+func (r *run) keepAlives(base *url.URL, n int) []keepAlive {
+	conns := make([]keepAlive, n)
+	for i := range conns {
+		conns[i] = keepAlive{addr: base.Host, timeout: r.api.hc.Timeout}
+	}
+	return conns
+}
+
+func closeAll(conns []keepAlive) {
+	for i := range conns {
+		conns[i].close()
+	}
+}
+
 func (r *run) codesPhase(ctx context.Context) PhaseResult {
+	base, err := url.Parse(r.api.base)
+	if err != nil {
+		return PhaseResult{Name: PhaseCodes, FirstError: err.Error()}
+	}
+	reqs := make([][]byte, len(r.users))
+	for i, u := range r.users {
+		body, err := json.Marshal(map[string]string{"email": u.email, "channel": "CHANNEL_RESET_PASSWORD"})
+		if err != nil {
+			return PhaseResult{Name: PhaseCodes, FirstError: err.Error()}
+		}
+		reqs[i] = rawRequest(base, "POST", "/api/v3/send-email", r.api.appID, "", body)
+	}
+	conns := r.keepAlives(base, r.cfg.Concurrency)
+	defer closeAll(conns)
 	var lat, deliv recorder
 	var cnt counts
 	var throttled atomic.Int64
 	var next atomic.Int64
 	start := time.Now()
-	elapsed := forDuration(ctx, r.cfg.Duration, r.cfg.Concurrency, func(ctx context.Context, _ int) {
-		u := r.users[int(next.Add(1)-1)%len(r.users)]
+	elapsed := forDuration(ctx, r.cfg.Duration, r.cfg.Concurrency, func(ctx context.Context, w int) {
+		i := int(next.Add(1)-1) % len(r.users)
+		u := r.users[i]
 		t := time.Now()
 		exp := r.sink.expect(u.email, t, &deliv)
-		res := r.api.sendResetCode(ctx, u.email)
+		res := conns[w].do("send-email", reqs[i])
 		if !res.ok() {
 			r.sink.cancel(u.email, exp)
 		}
