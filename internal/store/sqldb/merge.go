@@ -106,7 +106,11 @@ func (m *merger[K, R]) runSafely(ctx context.Context, keys []K, out []R) (err er
 
 // pointRead reads one row by a unique key. query ends in "WHERE <column> ";
 // a single read appends "= ?", and on PostgreSQL reads arriving together
-// are merged into one with "= ANY(?)".
+// are merged into one statement that looks each key up on its own (a
+// LATERAL subquery per key, fenced by LIMIT 1). The plainer "= ANY(?)"
+// let the planner choose sequential scans and a hash join for tables of a
+// few hundred rows, whose cost then grew with the table: 0.44 ms for 5
+// sessions among 329, against 0.02 ms a key by index.
 type pointRead[R any] struct {
 	db        *DB
 	one, many string
@@ -123,7 +127,8 @@ type found[R any] struct {
 }
 
 func newPointRead[R any](db *DB, query string, scan func(scanner) (R, error), key func(R) string) *pointRead[R] {
-	p := &pointRead[R]{db: db, one: query + "= ?", many: query + "= ANY(?)", scan: scan, key: key}
+	p := &pointRead[R]{db: db, one: query + "= ?", scan: scan, key: key,
+		many: "SELECT x.* FROM unnest(?::text[]) AS k(key), LATERAL (" + query + "= k.key LIMIT 1) AS x"}
 	p.merged.run = p.readMany
 	return p
 }
