@@ -10,8 +10,6 @@ import (
 // maxMerged bounds the keys one merged statement carries.
 const maxMerged = 256
 
-const maxBatchesInFlight = 1
-
 // merger runs calls that arrive together as one statement. On PostgreSQL
 // each statement is a round trip and a backend's parse, plan and execute;
 // sixteen clients reading sessions, or the outbox worker deleting what it
@@ -19,15 +17,17 @@ const maxBatchesInFlight = 1
 //
 // The first caller runs the batch holding its own key; calls arriving
 // meanwhile wait, and the batch after is run by a goroutine of its own, so no
-// caller works for others longer than one statement. A call's statement runs
-// after the call began, so it sees every write that committed before.
+// caller works for others longer than one statement. One batch runs at a
+// time: two at once measured slower (smaller batches, more work for
+// PostgreSQL). A call's statement runs after the call began, so it sees
+// every write that committed before.
 type merger[K any, R any] struct {
 	// run fills out[i] for keys[i]; an error fails the whole batch.
 	run func(ctx context.Context, keys []K, out []R) error
 
 	mu      sync.Mutex
 	pending []*mergeCall[K, R]
-	running int // batches in flight
+	running bool // a batch is in flight
 }
 
 type mergeCall[K any, R any] struct {
@@ -41,10 +41,8 @@ func (m *merger[K, R]) do(ctx context.Context, key K) (R, error) {
 	c := &mergeCall[K, R]{key: key, done: make(chan struct{})}
 	m.mu.Lock()
 	m.pending = append(m.pending, c)
-	lead := m.running < maxBatchesInFlight
-	if lead {
-		m.running++
-	}
+	lead := !m.running
+	m.running = true
 	m.mu.Unlock()
 	if lead {
 		// One caller going away must not fail the others' calls.
@@ -61,12 +59,7 @@ func (m *merger[K, R]) do(ctx context.Context, key K) (R, error) {
 
 func (m *merger[K, R]) runBatch(ctx context.Context) {
 	m.mu.Lock()
-	n := min(len(m.pending), maxMerged)
-	if n == 0 { // another batch took them
-		m.running--
-		m.mu.Unlock()
-		return
-	}
+	n := min(len(m.pending), maxMerged) // > 0: only the batch in flight takes calls
 	batch := m.pending[:n:n]
 	m.pending = m.pending[n:]
 	m.mu.Unlock()
@@ -84,8 +77,9 @@ func (m *merger[K, R]) runBatch(ctx context.Context) {
 
 	m.mu.Lock()
 	more := len(m.pending) > 0
+	m.running = more
 	if !more {
-		m.running--
+		m.pending = nil // let the answered calls go
 	}
 	m.mu.Unlock()
 	if more {
