@@ -5,10 +5,16 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // maxMerged bounds the keys one merged statement carries.
 const maxMerged = 256
+
+// mergedTimeout bounds one merged statement. It runs for several callers,
+// so no caller's cancellation stops it; without a bound, a statement hung
+// on a dead connection would hold up every read behind it.
+const mergedTimeout = 30 * time.Second
 
 // merger runs calls that arrive together as one statement. On PostgreSQL
 // each statement is a round trip and a backend's parse, plan and execute;
@@ -23,7 +29,8 @@ const maxMerged = 256
 // every write that committed before.
 type merger[K any, R any] struct {
 	// run fills out[i] for keys[i]; an error fails the whole batch.
-	run func(ctx context.Context, keys []K, out []R) error
+	run     func(ctx context.Context, keys []K, out []R) error
+	timeout time.Duration // per batch; 0 means mergedTimeout
 
 	mu      sync.Mutex
 	pending []*mergeCall[K, R]
@@ -87,9 +94,16 @@ func (m *merger[K, R]) runBatch(ctx context.Context) {
 	}
 }
 
-// runSafely turns a panic into the batch's error: a merger whose batch
-// died without answering would leave every later call waiting.
+// runSafely runs one batch within the timeout and turns a panic into the
+// batch's error: a merger whose batch died without answering would leave
+// every later call waiting.
 func (m *merger[K, R]) runSafely(ctx context.Context, keys []K, out []R) (err error) {
+	timeout := m.timeout
+	if timeout <= 0 {
+		timeout = mergedTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("merged statement panicked: %v", p)

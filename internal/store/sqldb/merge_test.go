@@ -161,3 +161,22 @@ func TestMergerLeaderReturnsAfterItsOwnBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestMergerBoundsAHungStatement(t *testing.T) {
+	var n atomic.Int64
+	m := &merger[int, int]{timeout: 50 * time.Millisecond, run: func(ctx context.Context, ks []int, out []int) error {
+		if n.Add(1) == 1 {
+			<-ctx.Done() // a statement stuck on a dead connection
+			return ctx.Err()
+		}
+		copy(out, ks)
+		return nil
+	}}
+	ctx := context.Background() // the caller itself never gives up
+	if _, err := m.do(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("hung batch: %v", err)
+	}
+	if got, err := m.do(ctx, 2); err != nil || got != 2 {
+		t.Fatalf("after a hung batch: %d, %v", got, err)
+	}
+}
