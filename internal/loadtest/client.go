@@ -17,6 +17,7 @@ import (
 // the app id header, and the envelope's statusCode as the verdict.
 type client struct {
 	base  string
+	u     *url.URL // base, parsed once for the raw requests
 	appID string
 	hc    *http.Client
 }
@@ -31,10 +32,32 @@ func newClient(base, appID string, conns int, timeout time.Duration) *client {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return &client{base: base, appID: appID, hc: &http.Client{Transport: tr, Timeout: timeout}}
+	u, _ := url.Parse(base) // checked by CheckLoopbackURL
+	return &client{base: base, u: u, appID: appID, hc: &http.Client{Transport: tr, Timeout: timeout}}
 }
 
 func (c *client) close() { c.hc.CloseIdleConnections() }
+
+// raw is an API call as HTTP/1.1 bytes for a keepAlive.
+func (c *client) raw(method, path, bearer string, body []byte) []byte {
+	return rawRequest(c.u, method, path, c.appID, bearer, body)
+}
+
+// keepAlives returns n connections to the server, one for each of a
+// phase's clients; closeAll closes them.
+func (c *client) keepAlives(n int) []keepAlive {
+	conns := make([]keepAlive, n)
+	for i := range conns {
+		conns[i] = keepAlive{addr: c.u.Host, timeout: c.hc.Timeout}
+	}
+	return conns
+}
+
+func closeAll(conns []keepAlive) {
+	for i := range conns {
+		conns[i].close()
+	}
+}
 
 // result is one API call's outcome.
 type result struct {
@@ -209,7 +232,11 @@ func (c *client) signIn(ctx context.Context, email, password string, wantToken b
 }
 
 func (c *client) sendResetCode(ctx context.Context, email string) result {
-	return c.call(ctx, "POST", "/api/v3/send-email", map[string]string{"email": email, "channel": "CHANNEL_RESET_PASSWORD"}, "", false)
+	return c.call(ctx, "POST", "/api/v3/send-email", resetCodeBody(email), "", false)
+}
+
+func resetCodeBody(email string) map[string]string {
+	return map[string]string{"email": email, "channel": "CHANNEL_RESET_PASSWORD"}
 }
 
 // verifyReset returns the passwordResetToken on success.

@@ -417,15 +417,11 @@ func (r *run) profilePhase(ctx context.Context) PhaseResult {
 	if err != nil {
 		return PhaseResult{Name: PhaseProfile, FirstError: err.Error()}
 	}
-	base, err := url.Parse(r.api.base)
-	if err != nil {
-		return PhaseResult{Name: PhaseProfile, FirstError: err.Error()}
-	}
 	reqs := make([][]byte, len(toks))
 	for i, tok := range toks {
-		reqs[i] = rawRequest(base, "GET", "/api/v3/get-profile", r.api.appID, tok, nil)
+		reqs[i] = r.api.raw("GET", "/api/v3/get-profile", tok, nil)
 	}
-	conns := r.keepAlives(base, c)
+	conns := r.api.keepAlives(c)
 	defer closeAll(conns)
 	var lat recorder
 	var cnt counts
@@ -500,35 +496,13 @@ func (r *run) resetFlow(ctx context.Context, u *user, codeLat *recorder) result 
 
 // codesPhase requests reset codes for existing accounts as fast as the
 // clients go, then waits (at most 30s) for every code to reach the sink.
-// keepAlives returns n connections for a phase's clients, one each.
-func (r *run) keepAlives(base *url.URL, n int) []keepAlive {
-	conns := make([]keepAlive, n)
-	for i := range conns {
-		conns[i] = keepAlive{addr: base.Host, timeout: r.api.hc.Timeout}
-	}
-	return conns
-}
-
-func closeAll(conns []keepAlive) {
-	for i := range conns {
-		conns[i].close()
-	}
-}
-
 func (r *run) codesPhase(ctx context.Context) PhaseResult {
-	base, err := url.Parse(r.api.base)
-	if err != nil {
-		return PhaseResult{Name: PhaseCodes, FirstError: err.Error()}
-	}
 	reqs := make([][]byte, len(r.users))
 	for i, u := range r.users {
-		body, err := json.Marshal(map[string]string{"email": u.email, "channel": "CHANNEL_RESET_PASSWORD"})
-		if err != nil {
-			return PhaseResult{Name: PhaseCodes, FirstError: err.Error()}
-		}
-		reqs[i] = rawRequest(base, "POST", "/api/v3/send-email", r.api.appID, "", body)
+		body, _ := json.Marshal(resetCodeBody(u.email)) // a map of strings always marshals
+		reqs[i] = r.api.raw("POST", "/api/v3/send-email", "", body)
 	}
-	conns := r.keepAlives(base, r.cfg.Concurrency)
+	conns := r.api.keepAlives(r.cfg.Concurrency)
 	defer closeAll(conns)
 	var lat, deliv recorder
 	var cnt counts

@@ -42,7 +42,7 @@ type DB struct {
 	d           Dialect
 	mu          sync.Mutex
 	queries     map[string]string
-	stmts       map[string]*sql.Stmt // prepared reads, by query text
+	stmts       map[string]*sql.Stmt // prepared reads, by query text as written
 	group       *committer           // nil: each write commits on its own
 
 	// Reads by key, merged on PostgreSQL (merge.go).
@@ -124,15 +124,17 @@ func (db *DB) readRows(ctx context.Context, query string, args ...any) (*sql.Row
 	return st.QueryContext(ctx, args...)
 }
 
+// prepared returns the statement for query, prepared on first use. It is
+// kept under the query's text as written, so a read takes one lock, not a
+// second one for rewriting the placeholders.
 func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	query = db.q(query)
 	db.mu.Lock()
 	st, ok := db.stmts[query]
 	db.mu.Unlock()
 	if ok {
 		return st, nil
 	}
-	st, err := db.read.PrepareContext(context.WithoutCancel(ctx), query)
+	st, err := db.read.PrepareContext(context.WithoutCancel(ctx), db.q(query))
 	if err != nil {
 		return nil, err
 	}

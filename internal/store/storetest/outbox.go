@@ -61,12 +61,7 @@ var outboxTests = []test{
 		}
 	}},
 	{"LimitAndOrder", func(t *testing.T, st store.Store) {
-		var want []int64
-		for i := range 5 {
-			id, err := st.Enqueue(ctx, message(i))
-			ok(t, err)
-			want = append(want, id)
-		}
+		want := enqueue(t, st, 5)
 		same(t, "first claim", ids(claim(t, st, t0, 2)), want[:2])
 		same(t, "second claim", ids(claim(t, st, t0, 2)), want[2:4])
 		same(t, "third claim", ids(claim(t, st, t0, 2)), want[4:])
@@ -119,12 +114,7 @@ var outboxTests = []test{
 	{"ConcurrentDeletes", func(t *testing.T, st store.Store) {
 		// Deletes arriving together may be merged into one statement: each
 		// must still delete its own message, and only that one.
-		var all []int64
-		for i := range 41 {
-			id, err := st.Enqueue(ctx, message(i))
-			ok(t, err)
-			all = append(all, id)
-		}
+		all := enqueue(t, st, 41)
 		var wg sync.WaitGroup
 		errs := make(chan error, 40)
 		for _, id := range all[:40] {
@@ -233,4 +223,16 @@ var storeTests = []test{
 			t.Errorf("live refresh token: %v", err)
 		}
 	}},
+}
+
+// enqueue queues n messages and returns their ids, in order.
+func enqueue(t *testing.T, st store.Store, n int) []int64 {
+	t.Helper()
+	ids := make([]int64, n)
+	for i := range n {
+		id, err := st.Enqueue(ctx, message(i))
+		ok(t, err)
+		ids[i] = id
+	}
+	return ids
 }
