@@ -95,10 +95,11 @@ func (s *Service) notify(ctx context.Context, lang, kind, email, phone string) e
 	if m == nil {
 		return nil
 	}
-	if _, err := s.st.Enqueue(ctx, *m); err != nil {
+	id, err := s.st.Enqueue(ctx, *m)
+	if err != nil {
 		return fmt.Errorf("account: queue notice: %w", err)
 	}
-	s.wake()
+	s.wake(id)
 	return nil
 }
 

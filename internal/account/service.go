@@ -38,7 +38,7 @@ type Service struct {
 	msgs      Messages
 	region    string
 	now       func() time.Time
-	wake      func()
+	wake      func(id int64)
 	failLimit int
 }
 
@@ -52,13 +52,13 @@ type Options struct {
 	Messages  Messages
 	Region    string // default phone region
 	Now       func() time.Time
-	Wake      func() // wakes the outbox worker
+	Wake      func(id int64) // tells the outbox worker of a queued message
 }
 
 // NewService returns a Service.
 func NewService(o Options) *Service {
 	if o.Wake == nil {
-		o.Wake = func() {}
+		o.Wake = func(int64) {}
 	}
 	return &Service{st: o.Store, pw: o.Passwords, codes: o.Codes, sessions: o.Sessions, signer: o.Signer, msgs: o.Messages,
 		region: o.Region, now: o.Now, wake: o.Wake, failLimit: 100}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,7 +64,15 @@ type Worker struct {
 
 	wake    chan struct{}
 	running atomic.Bool
+
+	mu   sync.Mutex
+	ids  []int64 // announced by Queued, not yet claimed
+	scan bool    // a due message may be one that ids does not name
 }
+
+// maxQueuedIDs bounds the ids kept for claiming by id; past it (a slow mail
+// server), messages wait for the next scan instead.
+const maxQueuedIDs = 4096
 
 // storeTimeout bounds each store call made after a send.
 const storeTimeout = 10 * time.Second
@@ -128,10 +137,63 @@ type nopObserver struct{}
 func (nopObserver) Sent(string)   {}
 func (nopObserver) Failed(string) {}
 
-// Wake tells the worker that a message is due now. It never blocks: the
-// request path calls it right after enqueueing, so a code reaches the inbox
-// within milliseconds instead of a poll interval.
+// Queued tells the worker that message id was just stored and is due now.
+// It never blocks: the request path calls it right after enqueueing, so a
+// code reaches the inbox within milliseconds instead of a poll interval.
+// The worker claims the message by its id, which costs the store one key
+// lookup where a scan of the outbox would step over every message
+// delivered since the table was last vacuumed.
+func (w *Worker) Queued(id int64) {
+	w.mu.Lock()
+	if len(w.ids) < maxQueuedIDs {
+		w.ids = append(w.ids, id)
+	} else {
+		w.scan = true
+	}
+	w.mu.Unlock()
+	w.signal()
+}
+
+// Wake tells the worker that messages it was not told of may be due now:
+// it scans the outbox at once instead of at the next poll.
 func (w *Worker) Wake() {
+	w.mu.Lock()
+	w.scan = true
+	w.mu.Unlock()
+	w.signal()
+}
+
+// next says what to claim: a scan of the outbox, if one was asked for or
+// the last was a poll interval ago (so a retry falls due even while Queued
+// keeps the worker busy), or else up to limit of the queued ids.
+func (w *Worker) next(limit int, lastScan time.Time) (ids []int64, scan bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.scan || time.Since(lastScan) >= w.poll {
+		w.scan = false
+		return nil, true
+	}
+	n := min(limit, len(w.ids))
+	ids = slices.Clone(w.ids[:n])
+	w.ids = slices.Delete(w.ids, 0, n)
+	return ids, false
+}
+
+// rescan asks for a scan at the next claim.
+func (w *Worker) rescan() {
+	w.mu.Lock()
+	w.scan = true
+	w.mu.Unlock()
+}
+
+// pending reports whether a scan or queued ids are waiting.
+func (w *Worker) pending() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.scan || len(w.ids) > 0
+}
+
+func (w *Worker) signal() {
 	select {
 	case w.wake <- struct{}{}:
 	default: // a wake-up is pending already
@@ -152,6 +214,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer wg.Wait()
 	done := make(chan struct{}, w.conc) // one token per finished send; never blocks
 	inflight, failures := 0, 0
+	var lastScan time.Time // none yet: the first claim scans
 	timer := time.NewTimer(w.poll)
 	defer timer.Stop()
 
@@ -164,13 +227,28 @@ func (w *Worker) Run(ctx context.Context) error {
 			// Claim no more than we can send now: a claimed message waiting
 			// for a free slot would burn its lease.
 			limit := min(w.batch, free)
-			msgs, err := w.q.ClaimOutbox(ctx, w.now(), w.lease, limit)
+			ids, scan := w.next(limit, lastScan)
+			var msgs []store.OutboxMessage
+			var err error
+			switch {
+			case scan:
+				lastScan = time.Now()
+				msgs, err = w.q.ClaimOutbox(ctx, w.now(), w.lease, limit)
+				if err == nil && len(msgs) == limit {
+					w.rescan() // a full batch: more may be due
+				}
+			case len(ids) > 0:
+				msgs, err = w.q.ClaimOutboxIDs(ctx, ids, w.now(), w.lease)
+			}
 			switch {
 			case err != nil && ctx.Err() != nil:
 				return nil
 			case err != nil:
 				failures++
 				w.log.Error("outbox: claim failed", slog.String("error", err.Error()), slog.Int("failures_in_a_row", failures))
+				if !scan {
+					w.rescan() // the scan finds what these ids named
+				}
 			default:
 				failures = 0
 			}
@@ -183,10 +261,10 @@ func (w *Worker) Run(ctx context.Context) error {
 					done <- struct{}{}
 				}()
 			}
-			more = len(msgs) == limit
+			more = err == nil && w.pending()
 		}
 		if more && inflight < w.conc {
-			continue // a full batch: more may be due
+			continue
 		}
 		// Poll less often while the store keeps failing.
 		timer.Reset(w.poll << min(failures, 5))

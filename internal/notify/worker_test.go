@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -170,6 +171,55 @@ func TestWorkerDeliversOnWake(t *testing.T) {
 		t.Errorf("code = %q", m.Code())
 	}
 	eventually(t, 5*time.Second, "the outbox to empty", func() bool { return queued(t, st) == 0 })
+}
+
+func TestWorkerClaimsQueuedMessagesByID(t *testing.T) {
+	st := openStore(t)
+	sink := mailsink.Start(t)
+	log, _ := newLog(t)
+	w := notify.NewWorker(st, newSMTPSender(t, sink), nil, notify.WorkerOptions{Logger: log, PollInterval: time.Hour})
+	run(t, w)
+	time.Sleep(50 * time.Millisecond) // let Run make its first, empty scan
+
+	// Queued names one message: the worker claims that one by its id and
+	// does not scan for others.
+	enqueueEmail(t, st, time.Now(), "unnamed@example.com", "111111", 5*time.Minute)
+	w.Queued(enqueueEmail(t, st, time.Now(), "named@example.com", "222222", 5*time.Minute))
+	sink.WaitFor(t, "named@example.com", 10*time.Second)
+	eventually(t, 5*time.Second, "the named message to leave the outbox", func() bool { return queued(t, st) == 1 })
+	time.Sleep(100 * time.Millisecond)
+	if n := len(sink.Messages()); n != 1 {
+		t.Fatalf("%d messages delivered, want only the named one", n)
+	}
+	// Wake scans: the other one goes out too.
+	w.Wake()
+	sink.WaitFor(t, "unnamed@example.com", 10*time.Second)
+}
+
+func TestWorkerScansWhileKeptBusy(t *testing.T) {
+	// A message Queued never named (a retry falling due, another
+	// replica's) must not wait for a quiet moment: a steady stream of
+	// Queued keeps the poll timer from ever firing.
+	st := openStore(t)
+	sink := mailsink.Start(t)
+	log, _ := newLog(t)
+	w := notify.NewWorker(st, newSMTPSender(t, sink), nil, notify.WorkerOptions{Logger: log, PollInterval: 200 * time.Millisecond})
+	run(t, w)
+	time.Sleep(50 * time.Millisecond)
+	enqueueEmail(t, st, time.Now(), "unnamed@example.com", "111111", 5*time.Minute)
+	deadline := time.Now().Add(3 * time.Second)
+	for i := 0; ; i++ {
+		for _, m := range sink.Messages() {
+			if slices.Contains(m.To, "unnamed@example.com") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the unnamed message was not sent in 3s while %d others were", i)
+		}
+		w.Queued(enqueueEmail(t, st, time.Now(), fmt.Sprintf("busy%d@example.com", i), "222222", 5*time.Minute))
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func TestWorkerRetriesWithBackoff(t *testing.T) {

@@ -48,14 +48,14 @@ type Service struct {
 	pepper []byte
 	lim    Limits
 	now    func() time.Time
-	wake   func()
+	wake   func(id int64)
 }
 
-// NewService returns a Service. wake is called after a message is queued so
-// the outbox worker sends it at once.
-func NewService(st Store, pepper []byte, lim Limits, now func() time.Time, wake func()) *Service {
+// NewService returns a Service. wake is called with a message's id after
+// it is queued, so the outbox worker sends it at once.
+func NewService(st Store, pepper []byte, lim Limits, now func() time.Time, wake func(id int64)) *Service {
 	if wake == nil {
-		wake = func() {}
+		wake = func(int64) {}
 	}
 	return &Service{st: st, pepper: pepper, lim: lim, now: now, wake: wake}
 }
@@ -114,7 +114,7 @@ func (s *Service) Issue(ctx context.Context, t Target, channel string, build fun
 		return fmt.Errorf("passcode: issue: %w", err)
 	}
 	if msg != nil {
-		s.wake()
+		s.wake(msg.ID)
 	}
 	return nil
 }

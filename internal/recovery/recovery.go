@@ -30,13 +30,13 @@ type Service struct {
 	pepper   []byte
 	ttl      time.Duration
 	now      func() time.Time
-	wake     func()
+	wake     func(id int64)
 }
 
 // NewService returns a Service; ttl is the reset token's lifetime.
-func NewService(st store.Store, accounts *account.Service, msgs account.Messages, pepper []byte, ttl time.Duration, now func() time.Time, wake func()) *Service {
+func NewService(st store.Store, accounts *account.Service, msgs account.Messages, pepper []byte, ttl time.Duration, now func() time.Time, wake func(id int64)) *Service {
 	if wake == nil {
-		wake = func() {}
+		wake = func(int64) {}
 	}
 	return &Service{st: st, accounts: accounts, msgs: msgs, pepper: pepper, ttl: ttl, now: now, wake: wake}
 }
@@ -162,7 +162,7 @@ func (s *Service) Reset(ctx context.Context, password, encType, tok, lang string
 		return fmt.Errorf("recovery: reset: %w", err)
 	}
 	if notice != nil {
-		s.wake()
+		s.wake(notice.ID)
 	}
 	return nil
 }

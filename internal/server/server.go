@@ -140,7 +140,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	// A short lease: a crashed replica's claimed messages go out again soon.
 	s.Worker = notify.NewWorker(st, emailSender, smsSender, notify.WorkerOptions{Now: o.Now, Logger: log, Lease: 15 * time.Second, Concurrency: cfg.SendConcurrency,
 		Observer: s.Metrics})
-	wake := s.Worker.Wake
+	wake := s.Worker.Queued
 	pw := &account.Passwords{
 		Hasher: pwhash.NewHasher(spec, cfg.HashConcurrency, s.Metrics),
 		Policy: pwhash.Policy{MinLength: cfg.PasswordMinLength, MaxLength: 128},

@@ -178,7 +178,8 @@ type Codes interface {
 	// (if not nil) in one transaction, counting c.Counter (if not nil). It
 	// returns ErrLimited, writing nothing, if the counter is already at its
 	// Max, and ErrThrottled, writing nothing, if the current code was created
-	// less than minInterval before c.CreatedAt.
+	// less than minInterval before c.CreatedAt. On success msg.ID is the
+	// queued message's id.
 	IssueCode(ctx context.Context, c Code, minInterval time.Duration, msg *OutboxMessage) error
 	// ConsumeCode checks codeHash against the live code for (target, channel)
 	// at now. A match marks it used (CodeOK); a mismatch counts an attempt and
@@ -210,7 +211,8 @@ type Resets interface {
 	// ResetPassword, in one transaction: claims the token (ErrNotFound if it is
 	// used, expired or unknown — exactly one concurrent caller wins), sets the
 	// user's password hash, revokes every session and refresh token of the
-	// user, deletes the user's other reset tokens and enqueues notice.
+	// user, deletes the user's other reset tokens and enqueues notice
+	// (setting notice.ID).
 	ResetPassword(ctx context.Context, tokenHash []byte, newHash string, now time.Time, notice *OutboxMessage) (userID string, err error)
 }
 
@@ -249,6 +251,9 @@ type Outbox interface {
 	// claimers never get the same message while its lease runs. Expired
 	// messages are deleted instead of returned.
 	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error)
+	// ClaimOutboxIDs is ClaimOutbox for the messages of ids only: those
+	// of them that are due, unleased and unexpired. Unknown ids are skipped.
+	ClaimOutboxIDs(ctx context.Context, ids []int64, now time.Time, lease time.Duration) ([]OutboxMessage, error)
 	// DeleteOutbox removes a delivered (or abandoned) message.
 	DeleteOutbox(ctx context.Context, id int64) error
 	// RetryOutbox releases the lease and schedules the next try.

@@ -57,7 +57,10 @@ var codeTests = []test{
 		}
 		m := store.OutboxMessage{Kind: "email", Payload: []byte("{}"), CreatedAt: t0, NotBefore: t0, ExpiresAt: t0.Add(time.Hour)}
 		ok(t, st.IssueCode(ctx, counter(code(t0, "111111")), 0, &m))
+		first := m.ID
 		ok(t, st.IssueCode(ctx, counter(code(t0.Add(time.Second), "222222")), 0, &m))
+		// Each issue names the message it queued.
+		same(t, "queued messages, claimed by the ids IssueCode set", ids(claimIDs(t, st, t0, first, m.ID)), []int64{first, m.ID})
 		if err := st.IssueCode(ctx, counter(code(t0.Add(2*time.Second), "333333")), 0, &m); !errors.Is(err, store.ErrLimited) {
 			t.Fatalf("third code with Max 2: %v, want ErrLimited", err)
 		}

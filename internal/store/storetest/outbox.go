@@ -17,6 +17,13 @@ func claim(t *testing.T, st store.Store, now time.Time, limit int) []store.Outbo
 	return got
 }
 
+func claimIDs(t *testing.T, st store.Store, now time.Time, want ...int64) []store.OutboxMessage {
+	t.Helper()
+	got, err := st.ClaimOutboxIDs(ctx, want, now, lease)
+	ok(t, err)
+	return got
+}
+
 func ids(ms []store.OutboxMessage) []int64 {
 	out := []int64{}
 	for _, m := range ms {
@@ -110,6 +117,29 @@ var outboxTests = []test{
 		if got[0].Attempts != 2 || !got[0].NotBefore.Equal(t0.Add(10*time.Second)) {
 			t.Fatalf("retried message: %+v", got[0])
 		}
+	}},
+	{"ClaimByID", func(t *testing.T, st store.Store) {
+		all := enqueue(t, st, 4)
+		later := message(5)
+		later.NotBefore = t0.Add(time.Minute)
+		idLater, err := st.Enqueue(ctx, later)
+		ok(t, err)
+		expiring := message(6)
+		expiring.ExpiresAt = t0
+		idExpired, err := st.Enqueue(ctx, expiring)
+		ok(t, err)
+		same(t, "no ids", ids(claimIDs(t, st, t0)), []int64{})
+		// Only the named ones that are due: not the one for later, not the
+		// expired one, not an unknown id, and not the others.
+		got := claimIDs(t, st, t0, all[2], all[0], idLater, idExpired, 1<<40)
+		same(t, "claimed by id", ids(got), []int64{all[0], all[2]})
+		want := message(0)
+		want.ID, want.Attempts = all[0], 1
+		same(t, "a message claimed by id", got[0], want)
+		same(t, "leased already", ids(claimIDs(t, st, t0, all[0], all[2])), []int64{})
+		same(t, "left for a scan", ids(claim(t, st, t0, 10)), []int64{all[1], all[3]})
+		same(t, "after the lease", ids(claimIDs(t, st, t0.Add(lease), all[0])), []int64{all[0]})
+		same(t, "when due", ids(claimIDs(t, st, t0.Add(time.Minute), idLater)), []int64{idLater})
 	}},
 	{"ConcurrentDeletes", func(t *testing.T, st store.Store) {
 		// Deletes arriving together may be merged into one statement: each

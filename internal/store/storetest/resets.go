@@ -130,6 +130,7 @@ var resetTests = []test{
 		if n := outboxCount(t, st); n != 1 {
 			t.Fatalf("%d notices queued, want 1", n)
 		}
+		same(t, "the notice, claimed by the id ResetPassword set", ids(claimIDs(t, st, now, notice.ID)), []int64{notice.ID})
 		// Single use.
 		_, err = st.GetResetToken(ctx, hash("tok"), now)
 		is(t, err, store.ErrNotFound)
