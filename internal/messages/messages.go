@@ -18,11 +18,23 @@ type Renderer struct {
 	Product string
 	Region  string
 	Now     func() time.Time
+	codes   *notify.CodeEmails
+}
+
+// New returns a Renderer for product that renders each kind of code email
+// once.
+func New(product, region string, now func() time.Time) Renderer {
+	return Renderer{Product: product, Region: region, Now: now, codes: notify.NewCodeEmails(product)}
 }
 
 // CodeEmail implements account.Messages.
 func (r Renderer) CodeEmail(lang, channel, to, code string, ttl time.Duration) (*store.OutboxMessage, error) {
-	e := notify.CodeEmail(lang, channel, r.Product, code, ttl)
+	var e notify.Email
+	if r.codes != nil {
+		e = r.codes.Email(lang, channel, code, ttl)
+	} else {
+		e = notify.CodeEmail(lang, channel, r.Product, code, ttl)
+	}
 	e.To = to
 	m, err := notify.EmailMessage(e, r.Now(), ttl)
 	return &m, err

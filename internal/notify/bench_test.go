@@ -27,7 +27,8 @@ func BenchmarkSMTPSender(b *testing.B) {
 }
 
 // BenchmarkWorker measures enqueue-to-delivered through a real SQLite outbox
-// and real SMTP, one message at a time (the latency a user waits for).
+// and real SMTP, one message at a time (the latency a user waits for), with
+// the message handed to the worker by id as the request path does.
 func BenchmarkWorker(b *testing.B) {
 	st := openStore(b)
 	sink := mailsink.Start(b)
@@ -37,10 +38,28 @@ func BenchmarkWorker(b *testing.B) {
 	go func() { done <- w.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	for b.Loop() {
-		enqueueEmail(b, st, time.Now(), "bench@example.com", "123456", 5*time.Minute)
-		w.Wake()
+		w.Queued(enqueueEmail(b, st, time.Now(), "bench@example.com", "123456", 5*time.Minute))
 		if _, err := sink.Next(ctx, "bench@example.com", 10*time.Second); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkCodeEmail measures rendering a code email (subject, text and
+// HTML), done on every code request.
+func BenchmarkCodeEmail(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		notify.CodeEmail("en", "CHANNEL_RESET_PASSWORD", "Keyhaven", "123456", 5*time.Minute)
+	}
+}
+
+// BenchmarkCodeEmails is BenchmarkCodeEmail through the cache the server
+// uses.
+func BenchmarkCodeEmails(b *testing.B) {
+	c := notify.NewCodeEmails("Keyhaven")
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Email("en", "CHANNEL_RESET_PASSWORD", "123456", 5*time.Minute)
 	}
 }

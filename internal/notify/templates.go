@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 )
@@ -144,6 +145,72 @@ func CodeEmail(lang, channel, productName, code string, ttl time.Duration) Email
 			Signature: render(lang, "signature", d),
 		}),
 	}
+}
+
+// CodeEmails makes code emails for one product name like CodeEmail, but
+// renders each language, channel and lifetime once and then only puts the
+// code into the rendered text: the templates cost ~35 µs and 120
+// allocations on every code request. Safe for concurrent use.
+type CodeEmails struct {
+	product string
+	mu      sync.Mutex
+	cache   map[codeEmailKey]Email
+}
+
+type codeEmailKey struct {
+	lang, channel string
+	ttl           time.Duration
+}
+
+// codeMark stands for the code in a cached email: letters and a dash, which
+// neither the text templates nor html/template's escaping change.
+const codeMark = "KEYHAVEN-CODE-MARK"
+
+// maxCodeEmails bounds the cache; the keys come from a fixed set (two
+// languages, the channels, the configured lifetime), so it is never reached.
+const maxCodeEmails = 256
+
+// NewCodeEmails returns a CodeEmails for productName.
+func NewCodeEmails(productName string) *CodeEmails {
+	return &CodeEmails{product: productName, cache: map[codeEmailKey]Email{}}
+}
+
+// Email returns what CodeEmail(lang, channel, productName, code, ttl) does.
+func (c *CodeEmails) Email(lang, channel, code string, ttl time.Duration) Email {
+	if !plainCode(code) || strings.Contains(c.product, codeMark) {
+		return CodeEmail(lang, channel, c.product, code, ttl)
+	}
+	lang = normLang(lang)
+	if !slices.Contains(emailChannels, channel) {
+		channel = "" // every unknown channel gets the same generic text
+	}
+	k := codeEmailKey{lang, channel, ttl}
+	c.mu.Lock()
+	e, ok := c.cache[k]
+	c.mu.Unlock()
+	if !ok {
+		e = CodeEmail(lang, channel, c.product, codeMark, ttl)
+		c.mu.Lock()
+		if len(c.cache) < maxCodeEmails {
+			c.cache[k] = e
+		}
+		c.mu.Unlock()
+	}
+	e.Text = strings.ReplaceAll(e.Text, codeMark, code)
+	e.HTML = strings.ReplaceAll(e.HTML, codeMark, code)
+	e.Subject = strings.ReplaceAll(e.Subject, codeMark, code)
+	return e
+}
+
+// plainCode reports whether code is ASCII letters and digits, which HTML
+// escaping leaves as they are.
+func plainCode(code string) bool {
+	for _, r := range code {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
+			return false
+		}
+	}
+	return code != ""
 }
 
 // CodeSMSText returns the text of an SMS carrying a one-time code for

@@ -209,3 +209,26 @@ func TestMask(t *testing.T) {
 		}
 	}
 }
+
+func TestCodeEmailsMatchCodeEmail(t *testing.T) {
+	langs := append(notify.Languages(), "fr-FR", "")
+	channels := append(notify.EmailChannels(), "CHANNEL_SOMETHING_NEW")
+	for _, product := range []string{"Acme", `<b>"Acme" & Co</b>`, "", "KEYHAVEN-CODE-MARK Inc"} {
+		c := notify.NewCodeEmails(product)
+		for _, lang := range langs {
+			for _, ch := range channels {
+				// The first call fills the cache, the others read it; a
+				// code the escaper would change is rendered directly.
+				for _, code := range []string{"493817", "120034", "AbC123", "12<34"} {
+					for _, ttl := range []time.Duration{5 * time.Minute, 90 * time.Second} {
+						got := c.Email(lang, ch, code, ttl)
+						want := notify.CodeEmail(lang, ch, product, code, ttl)
+						if got != want {
+							t.Fatalf("%q %s %s %q %v:\n got %+v\nwant %+v", product, lang, ch, code, ttl, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
