@@ -81,8 +81,9 @@ func TestSMTPSenderReusesConnections(t *testing.T) {
 	if n := sink.Connections(); n != 1 {
 		t.Errorf("5 sequential sends used %d connections, want 1", n)
 	}
-	// The server drops the idle connection: the next send notices at the
-	// NOOP check and redials, sending the message exactly once.
+	// The server drops the idle connection: the next send fails at MAIL,
+	// before anything of the message went out, and redials, sending the
+	// message exactly once.
 	sink.DropConnections()
 	send("b@example.com")
 	if n := sink.Connections(); n != 2 {
