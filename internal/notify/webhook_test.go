@@ -136,6 +136,10 @@ func TestOutboxMessageBuilders(t *testing.T) {
 	if err := json.Unmarshal(m.Payload, &e); err != nil || e.To != "a@example.com" || e.HTML != "<p>h</p>" {
 		t.Errorf("payload %s: %v", m.Payload, err)
 	}
+	// HTML is stored as it is, not as \u003cp\u003e: the outbox holds less.
+	if !strings.Contains(string(m.Payload), `"html":"<p>h</p>"`) || strings.HasSuffix(string(m.Payload), "\n") {
+		t.Errorf("payload %q", m.Payload)
+	}
 	m, err = notify.SMSMessage(notify.SMS{PhoneNumber: "13800138000", PhoneCountryCode: "+86", Code: "1", Text: "t"}, now, time.Minute)
 	if err != nil || m.Kind != "sms" || !strings.Contains(string(m.Payload), `"phoneCountryCode":"+86"`) {
 		t.Errorf("%+v %s: %v", m, m.Payload, err)
