@@ -170,7 +170,10 @@ func (w *Worker) next(limit int, lastScan time.Time) (ids []int64, scan bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.scan || time.Since(lastScan) >= w.poll {
-		w.scan = false
+		// The scan (and the ones after it while batches come back full)
+		// claims every message due now, these ids' too: claiming them
+		// again by id would only hold up the ids queued after it.
+		w.scan, w.ids = false, w.ids[:0]
 		return nil, true
 	}
 	n := min(limit, len(w.ids))

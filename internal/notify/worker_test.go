@@ -196,6 +196,57 @@ func TestWorkerClaimsQueuedMessagesByID(t *testing.T) {
 	sink.WaitFor(t, "unnamed@example.com", 10*time.Second)
 }
 
+// idClaims is a real store whose claims by id are recorded and can be held.
+type idClaims struct {
+	store.Store
+	mu    sync.Mutex
+	calls [][]int64
+	hold  chan struct{} // when not nil, claims by id wait for it to close
+}
+
+func (c *idClaims) ClaimOutboxIDs(ctx context.Context, ids []int64, now time.Time, lease time.Duration) ([]store.OutboxMessage, error) {
+	c.mu.Lock()
+	c.calls = append(c.calls, ids)
+	hold := c.hold
+	c.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
+	return c.Store.ClaimOutboxIDs(ctx, ids, now, lease)
+}
+
+func TestWorkerForgetsIDsAScanClaimed(t *testing.T) {
+	// Ids queued before a scan name messages that scan claims: claiming
+	// them again by id would hold up every id queued after them.
+	st := &idClaims{Store: openStore(t), hold: make(chan struct{})}
+	sink := mailsink.Start(t)
+	log, _ := newLog(t)
+	w := notify.NewWorker(st, newSMTPSender(t, sink), nil, notify.WorkerOptions{Logger: log, PollInterval: time.Hour})
+	run(t, w)
+	time.Sleep(50 * time.Millisecond) // the first, empty scan
+
+	first := enqueueEmail(t, st, time.Now(), "first@example.com", "111111", 5*time.Minute)
+	w.Queued(first)
+	eventually(t, 5*time.Second, "the claim of the first id", func() bool {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return len(st.calls) == 1
+	})
+	// While that claim is held, ten more are queued and a scan asked for.
+	for i := range 10 {
+		w.Queued(enqueueEmail(t, st, time.Now(), fmt.Sprintf("later%d@example.com", i), "222222", 5*time.Minute))
+	}
+	w.Wake()
+	close(st.hold)
+	eventually(t, 10*time.Second, "every message delivered", func() bool { return len(sink.Messages()) == 11 })
+	time.Sleep(100 * time.Millisecond)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.calls) != 1 {
+		t.Fatalf("claims by id: %v; want only [%d]: the scan claimed the other ten", st.calls, first)
+	}
+}
+
 func TestWorkerScansWhileKeptBusy(t *testing.T) {
 	// A message Queued never named (a retry falling due, another
 	// replica's) must not wait for a quiet moment: a steady stream of
