@@ -157,9 +157,7 @@ func (w *Worker) Queued(id int64) {
 // Wake tells the worker that messages it was not told of may be due now:
 // it scans the outbox at once instead of at the next poll.
 func (w *Worker) Wake() {
-	w.mu.Lock()
-	w.scan = true
-	w.mu.Unlock()
+	w.rescan()
 	w.signal()
 }
 
@@ -196,6 +194,7 @@ func (w *Worker) pending() bool {
 	return w.scan || len(w.ids) > 0
 }
 
+// signal wakes Run if it waits; one pending signal is enough.
 func (w *Worker) signal() {
 	select {
 	case w.wake <- struct{}{}:
