@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,9 +68,13 @@ type Metrics struct {
 
 // Options configures NewMetrics.
 type Options struct {
-	// Outbox, if set, is read at each scrape for the outbox depth and the
-	// age of its oldest message.
+	// Outbox, if set, is read at scrape time for the outbox depth and the
+	// age of its oldest message, at most once every OutboxEvery.
 	Outbox OutboxStats
+	// OutboxEvery is how long one read of Outbox answers scrapes; default
+	// 1s. The read counts the whole outbox, so scrapers polling often (the
+	// load test samples memory every 50 ms) must not each pay for one.
+	OutboxEvery time.Duration
 	// Now is the clock the outbox age is measured with (the clock the
 	// outbox's creation times come from); default time.Now.
 	Now func() time.Time
@@ -142,7 +147,11 @@ func NewMetrics(o Options) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if o.Outbox != nil {
-		reg.MustRegister(&outboxCollector{stats: o.Outbox, now: o.Now})
+		every := o.OutboxEvery
+		if every <= 0 {
+			every = time.Second
+		}
+		reg.MustRegister(&outboxCollector{stats: o.Outbox, now: o.Now, every: every})
 	}
 	return m
 }
@@ -243,9 +252,34 @@ func statusText(code int) string {
 
 // outboxCollector reads the outbox at scrape time: a gauge kept up to date
 // by the worker would be wrong on every replica but the one that sent.
+// Scrapes within every of a read share it.
 type outboxCollector struct {
 	stats OutboxStats
 	now   func() time.Time
+	every time.Duration
+
+	mu     sync.Mutex // held through a read: concurrent scrapes share it
+	readAt time.Time  // zero until a read succeeds
+	n      int
+	oldest time.Time
+}
+
+// read returns the outbox stats, read again if the last read is older than
+// every. A failed read is not kept.
+func (c *outboxCollector) read() (int, time.Time, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.readAt.IsZero() && time.Since(c.readAt) < c.every {
+		return c.n, c.oldest, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n, oldest, err := c.stats.OutboxStats(ctx)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	c.readAt, c.n, c.oldest = time.Now(), n, oldest
+	return n, oldest, nil
 }
 
 var (
@@ -261,9 +295,7 @@ func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	n, oldest, err := c.stats.OutboxStats(ctx)
+	n, oldest, err := c.read()
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(outboxDepthDesc, err)
 		return

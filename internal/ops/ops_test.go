@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/keyhaven/keyhaven/internal/httpapi"
 	"github.com/keyhaven/keyhaven/internal/ops"
+	"github.com/keyhaven/keyhaven/internal/store"
 	"github.com/keyhaven/keyhaven/internal/store/sqlite"
 	"github.com/keyhaven/keyhaven/internal/testkit/khtest"
 )
@@ -208,5 +210,51 @@ func TestMetricsCountersMove(t *testing.T) {
 	}
 	if bad.RequestID == "" || !strings.Contains(logs, `"request_id":"`+bad.RequestID+`"`) {
 		t.Errorf("no log line carries the envelope's requestId %q", bad.RequestID)
+	}
+}
+
+// countedStats is a real store whose outbox reads are counted.
+type countedStats struct {
+	*sqlite.Store
+	reads atomic.Int64
+}
+
+func (c *countedStats) OutboxStats(ctx context.Context) (int, time.Time, error) {
+	c.reads.Add(1)
+	return c.Store.OutboxStats(ctx)
+}
+
+// Scrapes close together share one read of the outbox (it counts the whole
+// table); a later one reads it again and sees what changed.
+func TestOutboxGaugesReadAtMostOncePerInterval(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	stats := &countedStats{Store: st}
+	m := ops.NewMetrics(ops.Options{Outbox: stats, OutboxEvery: 200 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(m.Handler())
+	t.Cleanup(srv.Close)
+
+	for range 5 {
+		if d := scrape(t, srv.URL)["keyhaven_outbox_depth"]; d != 0 {
+			t.Fatalf("depth %v, want 0", d)
+		}
+	}
+	if n := stats.reads.Load(); n != 1 {
+		t.Fatalf("5 scrapes in a row read the outbox %d times, want 1", n)
+	}
+	now := time.Now()
+	if _, err := st.Enqueue(context.Background(), store.OutboxMessage{Kind: "email", Payload: []byte("{}"),
+		CreatedAt: now, NotBefore: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(250 * time.Millisecond)
+	if d := scrape(t, srv.URL)["keyhaven_outbox_depth"]; d != 1 {
+		t.Fatalf("depth %v after the interval, want 1", d)
+	}
+	if n := stats.reads.Load(); n != 2 {
+		t.Fatalf("the outbox was read %d times, want 2", n)
 	}
 }
