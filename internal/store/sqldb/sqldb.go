@@ -986,8 +986,9 @@ func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duratio
 
 // ClaimOutboxIDs implements store.Outbox. It looks each id up by the
 // primary key: ClaimOutbox's scan in id order steps over every row deleted
-// since the last vacuum, and after each code request that scan was a third
-// of PostgreSQL's time.
+// since the last vacuum, so on PostgreSQL its cost grows with them
+// (BenchmarkStore/ClaimAndDeleteOutbox: 2.9 to 9.7 ms over 9,000 deleted
+// rows, against 0.9-1.0 ms by id). ids are a batch (SQLite binds each).
 func (db *DB) ClaimOutboxIDs(ctx context.Context, ids []int64, now time.Time, lease time.Duration) ([]store.OutboxMessage, error) {
 	if len(ids) == 0 {
 		return nil, nil
