@@ -153,6 +153,7 @@ func CodeEmail(lang, channel, productName, code string, ttl time.Duration) Email
 // allocations on every code request. Safe for concurrent use.
 type CodeEmails struct {
 	product string
+	direct  bool // the product name holds the marker: render every email
 	mu      sync.Mutex
 	cache   map[codeEmailKey]Email
 }
@@ -172,12 +173,12 @@ const maxCodeEmails = 256
 
 // NewCodeEmails returns a CodeEmails for productName.
 func NewCodeEmails(productName string) *CodeEmails {
-	return &CodeEmails{product: productName, cache: map[codeEmailKey]Email{}}
+	return &CodeEmails{product: productName, direct: strings.Contains(productName, codeMark), cache: map[codeEmailKey]Email{}}
 }
 
 // Email returns what CodeEmail(lang, channel, productName, code, ttl) does.
 func (c *CodeEmails) Email(lang, channel, code string, ttl time.Duration) Email {
-	if !plainCode(code) || strings.Contains(c.product, codeMark) {
+	if c.direct || !plainCode(code) {
 		return CodeEmail(lang, channel, c.product, code, ttl)
 	}
 	lang = normLang(lang)
