@@ -74,7 +74,7 @@ func Open(ctx context.Context, rawURL string, maxConns int) (*Store, error) {
 	if maxConns < 1 {
 		maxConns = 1
 	}
-	pool := stdlib.OpenDB(*cfg)
+	pool := stdlib.OpenDB(*cfg, genericPlans(cfg)...)
 	pool.SetMaxOpenConns(maxConns)
 	pool.SetMaxIdleConns(maxConns)
 	// Recycle connections now and then so a failover or a load balancer in
@@ -86,6 +86,29 @@ func Open(ctx context.Context, rawURL string, maxConns int) (*Store, error) {
 		return nil, red.wrap("postgres", err)
 	}
 	return &Store{DB: sqldb.New(pool, pool, Dialect), pool: pool}, nil
+}
+
+// genericPlans has every connection plan each prepared statement once. All
+// of Keyhaven's statements look rows up by key, where the generic plan is
+// the plan; but PostgreSQL plans a statement afresh on every execution when
+// its plan for the actual parameters looks cheaper, and for the merged
+// session read (a short array unnested against a LATERAL lookup) it always
+// does. Planning was most of PostgreSQL's work for get-profile. The URL's
+// own plan_cache_mode wins, and connections that prepare nothing
+// (default_query_exec_mode other than cache_statement, as behind a
+// transaction pooler) are left alone.
+func genericPlans(cfg *pgx.ConnConfig) []stdlib.OptionOpenDB {
+	if _, set := cfg.RuntimeParams["plan_cache_mode"]; set || cfg.DefaultQueryExecMode != pgx.QueryExecModeCacheStatement {
+		return nil
+	}
+	return []stdlib.OptionOpenDB{stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "SET plan_cache_mode = force_generic_plan")
+		var e *pgconn.PgError
+		if errors.As(err, &e) && e.Code == "42704" { // undefined_object: before PostgreSQL 12
+			return nil
+		}
+		return err
+	})}
 }
 
 // Status lists the migrations and which are applied at rawURL, without
