@@ -51,7 +51,8 @@ func Migrations() ([]sqldb.Migration, error) {
 // Store is the PostgreSQL store.
 type Store struct {
 	*sqldb.DB
-	pool *sql.DB
+	pool *sql.DB // writes, migrations
+	read *sql.DB // reads; pool itself with one connection in all
 }
 
 // Open connects to the database at rawURL (postgres://...), with a pool of
@@ -71,31 +72,44 @@ func Open(ctx context.Context, rawURL string, maxConns int) (*Store, error) {
 			cfg.ConnectTimeout = time.Until(dl)
 		}
 	}
-	if maxConns < 1 {
-		maxConns = 1
+	// Reads get a quarter of the connections (none of their own with one
+	// connection in all), planned once: genericPlans.
+	reads := 0
+	if maxConns > 1 {
+		reads = max(1, maxConns/4)
 	}
-	pool := stdlib.OpenDB(*cfg, genericPlans(cfg)...)
-	pool.SetMaxOpenConns(maxConns)
-	pool.SetMaxIdleConns(maxConns)
+	write := openPool(cfg, max(1, maxConns-reads))
+	if err := migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, red.wrap("postgres", err)
+	}
+	read := write
+	if reads > 0 {
+		read = openPool(cfg, reads, genericPlans(cfg)...)
+	}
+	return &Store{DB: sqldb.New(read, write, Dialect), pool: write, read: read}, nil
+}
+
+func openPool(cfg *pgx.ConnConfig, conns int, opts ...stdlib.OptionOpenDB) *sql.DB {
+	pool := stdlib.OpenDB(*cfg, opts...)
+	pool.SetMaxOpenConns(conns)
+	pool.SetMaxIdleConns(conns)
 	// Recycle connections now and then so a failover or a load balancer in
 	// front of the database spreads them again.
 	pool.SetConnMaxLifetime(30 * time.Minute)
 	pool.SetConnMaxIdleTime(5 * time.Minute)
-	if err := migrate(ctx, pool); err != nil {
-		pool.Close()
-		return nil, red.wrap("postgres", err)
-	}
-	return &Store{DB: sqldb.New(pool, pool, Dialect), pool: pool}, nil
+	return pool
 }
 
-// genericPlans has every connection plan each prepared statement once. All
-// of Keyhaven's statements look rows up by key, where the generic plan is
-// the plan; but PostgreSQL plans a statement afresh on every execution when
-// its plan for the actual parameters looks cheaper, and for the merged
-// session read (a short array unnested against a LATERAL lookup) it always
-// does. Planning was most of PostgreSQL's work for get-profile. The URL's
-// own plan_cache_mode wins, and connections that prepare nothing
-// (default_query_exec_mode other than cache_statement, as behind a
+// genericPlans has a read connection plan each prepared statement once.
+// Every read looks rows up by key, where the generic plan is the plan; but
+// PostgreSQL plans a statement afresh on every execution when its plan for
+// the actual parameters looks cheaper, and for the merged session read (a
+// short array unnested against a LATERAL lookup) it always does: planning
+// was most of PostgreSQL's work for get-profile. Writes keep the default,
+// as generic plans made the outbox worker slower (performance.md, change
+// 18). The URL's own plan_cache_mode wins, and connections that prepare
+// nothing (default_query_exec_mode other than cache_statement, as behind a
 // transaction pooler) are left alone.
 func genericPlans(cfg *pgx.ConnConfig) []stdlib.OptionOpenDB {
 	if _, set := cfg.RuntimeParams["plan_cache_mode"]; set || cfg.DefaultQueryExecMode != pgx.QueryExecModeCacheStatement {
