@@ -55,12 +55,13 @@ type Store struct {
 	read *sql.DB // reads; pool itself with one connection in all
 }
 
-// Open connects to the database at rawURL (postgres://...), with a pool of
-// at most maxConns connections, and applies pending migrations under an
-// advisory lock. ctx bounds the whole start-up: connecting, waiting for
-// another replica's migration and migrating; its deadline also becomes the
-// timeout of every later connection attempt, unless the URL sets
-// connect_timeout itself. Errors never contain the URL's password.
+// Open connects to the database at rawURL (postgres://...), with at most
+// maxConns connections in all (a quarter of them for reads), and applies
+// pending migrations under an advisory lock. ctx bounds the whole
+// start-up: connecting, waiting for another replica's migration and
+// migrating; its deadline also becomes the timeout of every later
+// connection attempt, unless the URL sets connect_timeout itself. Errors
+// never contain the URL's password.
 func Open(ctx context.Context, rawURL string, maxConns int) (*Store, error) {
 	red := newRedactor(rawURL)
 	cfg, err := pgx.ParseConfig(rawURL)
@@ -106,7 +107,7 @@ func openPool(cfg *pgx.ConnConfig, conns int, opts ...stdlib.OptionOpenDB) *sql.
 // PostgreSQL plans a statement afresh on every execution when its plan for
 // the actual parameters looks cheaper, and for the merged session read (a
 // short array unnested against a LATERAL lookup) it always does: planning
-// was most of PostgreSQL's work for get-profile. Writes keep the default,
+// was half or more of PostgreSQL's work for get-profile. Writes keep the default,
 // as generic plans made the outbox worker slower (performance.md, change
 // 18). The URL's own plan_cache_mode wins, and connections that prepare
 // nothing (default_query_exec_mode other than cache_statement, as behind a
