@@ -557,12 +557,12 @@ func (db *DB) issueCodeCTE(ctx context.Context, c store.Code, cutoff int64, msg 
 		k.Key, ms(k.Window), ms(k.ExpiresAt), c.Counter != nil).Scan(&issued, &before, &id)
 	switch {
 	case err != nil:
-	case msg != nil && id.Valid:
-		msg.ID = id.Int64
 	case issued == 0 && before >= max:
 		err = store.ErrLimited
 	case issued == 0:
 		err = store.ErrThrottled
+	case msg != nil:
+		msg.ID = id.Int64 // issued: the message was queued with it
 	}
 	return db.err("issue code", err)
 }
@@ -935,8 +935,13 @@ func (db *DB) Enqueue(ctx context.Context, m store.OutboxMessage) (int64, error)
 	return id, err
 }
 
-// claimReturning is what a claim hands back of each message.
-const claimReturning = " RETURNING id, kind, payload, attempts, created_at, not_before, expires_at"
+// A claim leases the messages that are due (args: lease end; then now
+// three times for outboxDue) and hands back claimReturning of each.
+const (
+	outboxLease    = "UPDATE outbox SET leased_until = ?, attempts = attempts + 1 WHERE "
+	outboxDue      = "not_before <= ? AND leased_until <= ? AND expires_at > ?"
+	claimReturning = " RETURNING id, kind, payload, attempts, created_at, not_before, expires_at"
+)
 
 // scanClaimed reads the rows of a claim.
 func scanClaimed(rows *sql.Rows, err error) ([]store.OutboxMessage, error) {
@@ -961,9 +966,7 @@ func scanClaimed(rows *sql.Rows, err error) ([]store.OutboxMessage, error) {
 // the claim never picks them (expires_at), so the two never touch one row.
 func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.OutboxMessage, error) {
 	const prune = "DELETE FROM outbox WHERE expires_at <= ?"
-	claim := "UPDATE outbox SET leased_until = ?, attempts = attempts + 1 WHERE id IN (" +
-		"SELECT id FROM outbox WHERE not_before <= ? AND leased_until <= ? AND expires_at > ? ORDER BY id LIMIT ?" + db.d.SkipLocked +
-		")" + claimReturning
+	claim := outboxLease + "id IN (SELECT id FROM outbox WHERE " + outboxDue + " ORDER BY id LIMIT ?" + db.d.SkipLocked + ")" + claimReturning
 	args := []any{ms(now.Add(lease)), ms(now), ms(now), ms(now), limit}
 	var out []store.OutboxMessage
 	if db.d.PostgresSQL {
@@ -993,15 +996,13 @@ func (db *DB) ClaimOutboxIDs(ctx context.Context, ids []int64, now time.Time, le
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	const due = "not_before <= ? AND leased_until <= ? AND expires_at > ?"
-	const set = "UPDATE outbox SET leased_until = ?, attempts = attempts + 1 WHERE "
 	args := []any{ms(now.Add(lease))}
 	var query string
 	if db.d.PostgresSQL {
-		query = set + "id = ANY(?) AND " + due + claimReturning
+		query = outboxLease + "id = ANY(?) AND " + outboxDue + claimReturning
 		args = append(args, ids)
 	} else {
-		query = set + "id IN (?" + strings.Repeat(", ?", len(ids)-1) + ") AND " + due + claimReturning
+		query = outboxLease + "id IN (?" + strings.Repeat(", ?", len(ids)-1) + ") AND " + outboxDue + claimReturning
 		for _, id := range ids {
 			args = append(args, id)
 		}
