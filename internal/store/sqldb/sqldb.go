@@ -673,13 +673,25 @@ func (db *DB) Count(ctx context.Context, key string, window time.Time) (int, err
 
 // CreateResetToken implements store.Resets.
 func (db *DB) CreateResetToken(ctx context.Context, t store.ResetToken) error {
+	const (
+		drop   = "DELETE FROM reset_tokens WHERE user_id = ?"
+		insert = "INSERT INTO reset_tokens(token_hash, user_id, app_id, created_at, expires_at, used_at) VALUES(?, ?, ?, ?, ?, 0)"
+	)
+	if db.d.PostgresSQL {
+		// One statement instead of BEGIN, two writes and COMMIT. The new
+		// token's hash is fresh, so the delete cannot touch the row the
+		// insert adds.
+		return db.exec(ctx, "create reset token", func(q querier) error {
+			_, err := q.ExecContext(ctx, db.q("WITH d AS ("+drop+") "+insert),
+				t.UserID, t.TokenHash, t.UserID, t.AppID, ms(t.CreatedAt), ms(t.ExpiresAt))
+			return err
+		})
+	}
 	return db.tx(ctx, "create reset token", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, db.q("DELETE FROM reset_tokens WHERE user_id = ?"), t.UserID); err != nil {
+		if _, err := tx.ExecContext(ctx, db.q(drop), t.UserID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, db.q(
-			"INSERT INTO reset_tokens(token_hash, user_id, app_id, created_at, expires_at, used_at) VALUES(?, ?, ?, ?, ?, 0)"),
-			t.TokenHash, t.UserID, t.AppID, ms(t.CreatedAt), ms(t.ExpiresAt))
+		_, err := tx.ExecContext(ctx, db.q(insert), t.TokenHash, t.UserID, t.AppID, ms(t.CreatedAt), ms(t.ExpiresAt))
 		return err
 	})
 }
@@ -696,6 +708,9 @@ func (db *DB) GetResetToken(ctx context.Context, hash []byte, now time.Time) (st
 
 // ResetPassword implements store.Resets.
 func (db *DB) ResetPassword(ctx context.Context, hash []byte, newHash string, now time.Time, notice *store.OutboxMessage) (string, error) {
+	if db.d.PostgresSQL {
+		return db.resetPasswordCTE(ctx, hash, newHash, now, notice)
+	}
 	var userID string
 	err := db.tx(ctx, "reset password", func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, db.q(
@@ -724,6 +739,45 @@ func (db *DB) ResetPassword(ctx context.Context, hash []byte, newHash string, no
 		return err
 	})
 	return userID, err
+}
+
+// resetPasswordCTE is ResetPassword as one statement: BEGIN, six writes and
+// COMMIT were eight round trips. Every write after the claim takes the
+// user from it, so a token that is used, expired or unknown changes
+// nothing; concurrent callers queue on the token's row, and the losers
+// find it used. All parts see the same snapshot, in which the claimed
+// token is still unused: the delete of the user's other tokens names it
+// out, as one statement may not change a row twice.
+func (db *DB) resetPasswordCTE(ctx context.Context, hash []byte, newHash string, now time.Time, notice *store.OutboxMessage) (string, error) {
+	var m store.OutboxMessage
+	if notice != nil {
+		m = *notice
+	}
+	var userID sql.NullString
+	var id sql.NullInt64
+	err := db.write.QueryRowContext(ctx, db.q(
+		"WITH t AS (UPDATE reset_tokens SET used_at = ? WHERE token_hash = ? AND used_at = 0 AND expires_at > ? RETURNING user_id), "+
+			"u AS (UPDATE users SET password_hash = ?, password_last_set_at = ?, updated_at = ? WHERE id = (SELECT user_id FROM t) RETURNING id), "+
+			"s AS (UPDATE sessions SET revoked_at = ? WHERE user_id = (SELECT id FROM u) AND revoked_at = 0), "+
+			"r AS (UPDATE refresh_tokens SET used_at = ? WHERE user_id = (SELECT id FROM u) AND used_at = 0), "+
+			"d AS (DELETE FROM reset_tokens WHERE user_id = (SELECT id FROM u) AND used_at = 0 AND token_hash <> ?), "+
+			"o AS ("+outboxInsert+"SELECT ?, ?, 0, ?, ?, ?, 0, '' WHERE ?::boolean AND EXISTS (SELECT 1 FROM u) RETURNING id) "+
+			"SELECT (SELECT id FROM u), (SELECT id FROM o)"),
+		ms(now), hash, ms(now),
+		newHash, ms(now), ms(now),
+		ms(now),
+		ms(now),
+		hash,
+		m.Kind, m.Payload, ms(m.CreatedAt), ms(m.NotBefore), ms(m.ExpiresAt), notice != nil).Scan(&userID, &id)
+	if err == nil && !userID.Valid {
+		// No live token (its user's rows cascade with it, so a claimed
+		// token always has a user to update).
+		err = sql.ErrNoRows
+	}
+	if err == nil && notice != nil {
+		notice.ID = id.Int64
+	}
+	return userID.String, db.err("reset password", err)
 }
 
 // ---- sessions
