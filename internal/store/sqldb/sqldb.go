@@ -784,10 +784,19 @@ func (db *DB) resetPasswordCTE(ctx context.Context, hash []byte, newHash string,
 
 // CreateSession implements store.Sessions.
 func (db *DB) CreateSession(ctx context.Context, s store.Session, rt *store.RefreshToken) error {
+	const insertSession = "INSERT INTO sessions(id, user_id, app_id, scope, created_at, expires_at, revoked_at) VALUES(?, ?, ?, ?, ?, ?, 0)"
+	args := []any{s.ID, s.UserID, s.AppID, s.Scope, ms(s.CreatedAt), ms(s.ExpiresAt)}
+	if db.d.PostgresSQL && rt != nil {
+		// One statement instead of BEGIN, two inserts and COMMIT, for every
+		// sign-in: the refresh token's foreign key is checked at the end of
+		// the statement, when the session is there.
+		return db.exec(ctx, "create session", func(q querier) error {
+			_, err := q.ExecContext(ctx, db.q("WITH s AS ("+insertSession+") "+insertRefresh), append(args, refreshArgs(*rt)...)...)
+			return err
+		})
+	}
 	return db.tx(ctx, "create session", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, db.q(
-			"INSERT INTO sessions(id, user_id, app_id, scope, created_at, expires_at, revoked_at) VALUES(?, ?, ?, ?, ?, ?, 0)"),
-			s.ID, s.UserID, s.AppID, s.Scope, ms(s.CreatedAt), ms(s.ExpiresAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, db.q(insertSession), args...); err != nil {
 			return err
 		}
 		if rt == nil {
@@ -797,10 +806,14 @@ func (db *DB) CreateSession(ctx context.Context, s store.Session, rt *store.Refr
 	})
 }
 
+const insertRefresh = "INSERT INTO refresh_tokens(token_hash, session_id, user_id, created_at, expires_at, used_at) VALUES(?, ?, ?, ?, ?, 0)"
+
+func refreshArgs(rt store.RefreshToken) []any {
+	return []any{rt.TokenHash, rt.SessionID, rt.UserID, ms(rt.CreatedAt), ms(rt.ExpiresAt)}
+}
+
 func (db *DB) insertRefresh(ctx context.Context, tx *sql.Tx, rt store.RefreshToken) error {
-	_, err := tx.ExecContext(ctx, db.q(
-		"INSERT INTO refresh_tokens(token_hash, session_id, user_id, created_at, expires_at, used_at) VALUES(?, ?, ?, ?, ?, 0)"),
-		rt.TokenHash, rt.SessionID, rt.UserID, ms(rt.CreatedAt), ms(rt.ExpiresAt))
+	_, err := tx.ExecContext(ctx, db.q(insertRefresh), refreshArgs(rt)...)
 	return err
 }
 
