@@ -713,14 +713,10 @@ func (db *DB) ResetPassword(ctx context.Context, hash []byte, newHash string, no
 	}
 	var userID string
 	err := db.tx(ctx, "reset password", func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, db.q(
-			"UPDATE reset_tokens SET used_at = ? WHERE token_hash = ? AND used_at = 0 AND expires_at > ? RETURNING user_id"),
-			ms(now), hash, ms(now)).Scan(&userID); err != nil {
+		if err := tx.QueryRowContext(ctx, db.q(claimResetToken), ms(now), hash, ms(now)).Scan(&userID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, db.q(
-			"UPDATE users SET password_hash = ?, password_last_set_at = ?, updated_at = ? WHERE id = ?"),
-			newHash, ms(now), ms(now), userID)
+		res, err := tx.ExecContext(ctx, db.q(setPassword+"?"), newHash, ms(now), ms(now), userID)
 		if err != nil {
 			return err
 		}
@@ -730,7 +726,7 @@ func (db *DB) ResetPassword(ctx context.Context, hash []byte, newHash string, no
 		if err := db.revokeUser(ctx, tx, userID, now); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, db.q("DELETE FROM reset_tokens WHERE user_id = ? AND used_at = 0"), userID); err != nil {
+		if _, err := tx.ExecContext(ctx, db.q(dropResetTokens+"?"), userID); err != nil {
 			return err
 		}
 		if notice != nil {
@@ -740,6 +736,16 @@ func (db *DB) ResetPassword(ctx context.Context, hash []byte, newHash string, no
 	})
 	return userID, err
 }
+
+// The writes of a reset, in the order both ResetPassword forms make them;
+// the last four end in the user's id.
+const (
+	claimResetToken = "UPDATE reset_tokens SET used_at = ? WHERE token_hash = ? AND used_at = 0 AND expires_at > ? RETURNING user_id"
+	setPassword     = "UPDATE users SET password_hash = ?, password_last_set_at = ?, updated_at = ? WHERE id = "
+	revokeSessions  = "UPDATE sessions SET revoked_at = ? WHERE revoked_at = 0 AND user_id = "
+	revokeRefreshes = "UPDATE refresh_tokens SET used_at = ? WHERE used_at = 0 AND user_id = "
+	dropResetTokens = "DELETE FROM reset_tokens WHERE used_at = 0 AND user_id = "
+)
 
 // resetPasswordCTE is ResetPassword as one statement: BEGIN, six writes and
 // COMMIT were eight round trips. Every write after the claim takes the
@@ -756,11 +762,11 @@ func (db *DB) resetPasswordCTE(ctx context.Context, hash []byte, newHash string,
 	var userID sql.NullString
 	var id sql.NullInt64
 	err := db.write.QueryRowContext(ctx, db.q(
-		"WITH t AS (UPDATE reset_tokens SET used_at = ? WHERE token_hash = ? AND used_at = 0 AND expires_at > ? RETURNING user_id), "+
-			"u AS (UPDATE users SET password_hash = ?, password_last_set_at = ?, updated_at = ? WHERE id = (SELECT user_id FROM t) RETURNING id), "+
-			"s AS (UPDATE sessions SET revoked_at = ? WHERE user_id = (SELECT id FROM u) AND revoked_at = 0), "+
-			"r AS (UPDATE refresh_tokens SET used_at = ? WHERE user_id = (SELECT id FROM u) AND used_at = 0), "+
-			"d AS (DELETE FROM reset_tokens WHERE user_id = (SELECT id FROM u) AND used_at = 0 AND token_hash <> ?), "+
+		"WITH t AS ("+claimResetToken+"), "+
+			"u AS ("+setPassword+"(SELECT user_id FROM t) RETURNING id), "+
+			"s AS ("+revokeSessions+"(SELECT id FROM u)), "+
+			"r AS ("+revokeRefreshes+"(SELECT id FROM u)), "+
+			"d AS ("+dropResetTokens+"(SELECT id FROM u) AND token_hash <> ?), "+
 			"o AS ("+outboxInsert+"SELECT ?, ?, 0, ?, ?, ?, 0, '' WHERE ?::boolean AND EXISTS (SELECT 1 FROM u) RETURNING id) "+
 			"SELECT (SELECT id FROM u), (SELECT id FROM o)"),
 		ms(now), hash, ms(now),
@@ -891,10 +897,10 @@ func (db *DB) revokeSession(ctx context.Context, tx *sql.Tx, id string, now time
 }
 
 func (db *DB) revokeUser(ctx context.Context, tx *sql.Tx, userID string, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, db.q("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0"), ms(now), userID); err != nil {
+	if _, err := tx.ExecContext(ctx, db.q(revokeSessions+"?"), ms(now), userID); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, db.q("UPDATE refresh_tokens SET used_at = ? WHERE user_id = ? AND used_at = 0"), ms(now), userID)
+	_, err := tx.ExecContext(ctx, db.q(revokeRefreshes+"?"), ms(now), userID)
 	return err
 }
 
