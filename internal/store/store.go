@@ -184,7 +184,8 @@ type Codes interface {
 	// ConsumeCode checks codeHash against the live code for (target, channel)
 	// at now. A match marks it used (CodeOK); a mismatch counts an attempt and
 	// returns CodeWrong with the attempts left; CodeDead if there is no live
-	// code or maxAttempts were used.
+	// code or maxAttempts were used. The check and the count are one atomic
+	// step: parallel guesses get maxAttempts tries between them, no more.
 	ConsumeCode(ctx context.Context, target, channel string, codeHash []byte, now time.Time, maxAttempts int) (CodeResult, int, error)
 	// MatchCode is ConsumeCode that leaves a matching code unused (a flow
 	// that needs two codes checks both before spending either); a mismatch

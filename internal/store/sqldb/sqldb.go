@@ -7,6 +7,7 @@ package sqldb
 import (
 	"cmp"
 	"context"
+	"crypto/subtle"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -567,8 +568,7 @@ func (db *DB) issueCodeCTE(ctx context.Context, c store.Code, cutoff int64, msg 
 	return db.err("issue code", err)
 }
 
-// ConsumeCode implements store.Codes. Each statement is atomic on its own:
-// the match claims the code, otherwise the miss is counted.
+// ConsumeCode implements store.Codes.
 func (db *DB) ConsumeCode(ctx context.Context, target, channel string, codeHash []byte, now time.Time, maxAttempts int) (store.CodeResult, int, error) {
 	return db.useCode(ctx, true, target, channel, codeHash, now, maxAttempts)
 }
@@ -578,61 +578,37 @@ func (db *DB) MatchCode(ctx context.Context, target, channel string, codeHash []
 	return db.useCode(ctx, false, target, channel, codeHash, now, maxAttempts)
 }
 
+// useCode checks a guess and counts it in one row update. Checking in one
+// statement and counting a miss in another let parallel guesses all be
+// checked before any was counted, so a code saw far more than maxAttempts.
+// A right guess is not counted; ConsumeCode also claims the code with it.
 func (db *DB) useCode(ctx context.Context, consume bool, target, channel string, codeHash []byte, now time.Time, maxAttempts int) (store.CodeResult, int, error) {
-	const live = "target = ? AND channel = ? AND code_hash = ? AND used_at = 0 AND expires_at > ? AND attempts < ?"
-	var matched bool
+	usedAt, args := "used_at", []any{codeHash}
 	if consume {
-		err := db.exec(ctx, "consume code", func(q querier) error {
-			res, err := q.ExecContext(ctx, db.q("UPDATE codes SET used_at = ? WHERE "+live),
-				ms(now), target, channel, codeHash, ms(now), maxAttempts)
-			if err != nil {
-				return err
-			}
-			n, _ := res.RowsAffected()
-			matched = n == 1
-			return nil
-		})
-		if err != nil {
-			return store.CodeDead, 0, err
-		}
-	} else {
-		err := db.exec(ctx, "match code", func(q querier) error {
-			var one int
-			err := q.QueryRowContext(ctx, db.q("SELECT 1 FROM codes WHERE "+live),
-				target, channel, codeHash, ms(now), maxAttempts).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil
-			}
-			matched = err == nil
-			return err
-		})
-		if err != nil {
-			return store.CodeDead, 0, err
-		}
+		usedAt, args = "CASE WHEN code_hash = ? THEN ? ELSE used_at END", append(args, codeHash, ms(now))
 	}
-	if matched {
-		return store.CodeOK, 0, nil
-	}
+	args = append(args, target, channel, ms(now), maxAttempts)
+	var stored []byte
 	var attempts int
-	dead := false
-	err := db.exec(ctx, "count code attempt", func(q querier) error {
+	err := db.exec(ctx, "use code", func(q querier) error {
 		err := q.QueryRowContext(ctx, db.q(
-			"UPDATE codes SET attempts = attempts + 1 WHERE target = ? AND channel = ? "+
-				"AND used_at = 0 AND expires_at > ? AND attempts < ? RETURNING attempts"),
-			target, channel, ms(now), maxAttempts).Scan(&attempts)
+			"UPDATE codes SET attempts = attempts + CASE WHEN code_hash = ? THEN 0 ELSE 1 END, used_at = "+usedAt+
+				" WHERE target = ? AND channel = ? AND used_at = 0 AND expires_at > ? AND attempts < ?"+
+				" RETURNING code_hash, attempts"), args...).Scan(&stored, &attempts)
 		if errors.Is(err, sql.ErrNoRows) {
-			dead = true
+			stored = nil
 			return nil
 		}
 		return err
 	})
-	if err != nil {
+	switch {
+	case err != nil || stored == nil:
 		return store.CodeDead, 0, err
+	case subtle.ConstantTimeCompare(stored, codeHash) == 1:
+		return store.CodeOK, 0, nil
+	default:
+		return store.CodeWrong, maxAttempts - attempts, nil
 	}
-	if dead {
-		return store.CodeDead, 0, nil
-	}
-	return store.CodeWrong, maxAttempts - attempts, nil
 }
 
 // ---- throttles

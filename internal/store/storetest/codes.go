@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"testing"
 	"time"
@@ -220,6 +221,50 @@ var codeTests = []test{
 		}
 		if n != 1 {
 			t.Fatalf("%d concurrent ConsumeCode calls got CodeOK, want exactly 1", n)
+		}
+	}},
+	{"ParallelGuessesCountedAsChecked", func(t *testing.T, st store.Store) {
+		// A guess must be counted by the statement that checks it. When the
+		// check and the count were two statements, parallel guesses were
+		// all checked before any was counted, and the right one among them
+		// almost always won the code's last try. Counted as checked, the
+		// right guess wins only if it is the first of the racers to run.
+		const rounds, guessers = 150, 2 * racers
+		wins := 0
+		for r := range rounds {
+			at := t0.Add(time.Duration(r) * time.Second)
+			ok(t, st.IssueCode(ctx, code(at, "123456"), 0, nil))
+			for k := range tries - 1 {
+				consume(t, st, "000000", at, store.CodeWrong, tries-1-k)
+			}
+			right := rand.IntN(guessers)
+			results := make([]store.CodeResult, guessers)
+			errs := race(guessers, func(i int) error {
+				guess := fmt.Sprintf("%06d", 100+i)
+				if i == right {
+					guess = "123456"
+				}
+				var err error
+				results[i], _, err = st.ConsumeCode(ctx, target, channel, hash(guess), at, tries)
+				return err
+			})
+			checked := 0
+			for i := range guessers {
+				ok(t, errs[i])
+				if results[i] != store.CodeDead {
+					checked++
+				}
+			}
+			if checked != 1 {
+				t.Fatalf("round %d: %d racers were answered for the last try, want 1", r, checked)
+			}
+			if results[right] == store.CodeOK {
+				wins++
+			}
+		}
+		t.Logf("the right guess won the last try in %d of %d rounds", wins, rounds)
+		if wins > rounds*3/20 {
+			t.Fatalf("the right guess won the last try in %d of %d rounds among %d parallel guesses: guesses were checked before they were counted", wins, rounds, guessers)
 		}
 	}},
 	{"ConcurrentWrongCodes", func(t *testing.T, st store.Store) {
