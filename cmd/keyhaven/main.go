@@ -5,6 +5,8 @@
 //	keyhaven user create --email E --password P [--phone N] [--username U]
 //	keyhaven migrate up|status                apply or list database migrations
 //	keyhaven loadtest --url U --app-id A      measure a local server (docs/performance.md)
+//
+// The admin commands (app, user, migrate) take --config FILE as serve does.
 package main
 
 import (
@@ -125,10 +127,23 @@ func tuneRuntime(cfg *config.Config, getenv func(string) string) {
 	}
 }
 
+// adminFlags is an admin command's flag set, with the --config flag serve
+// has, so that both read the same file.
+func adminFlags(name string, stderr io.Writer) (fs *flag.FlagSet, configFile *string) {
+	fs = flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile = fs.String("config", "", "YAML config file (also KEYHAVEN_CONFIG)")
+	return fs, configFile
+}
+
 // adminConfig loads the config for an admin command: the database settings
-// come from the environment, the YAML file and the --config flag.
-func adminConfig(getenv func(string) string, stderr io.Writer) (config.Config, error) {
-	return config.Load(nil, getenv, stderr)
+// come from the environment and the YAML file (file, else KEYHAVEN_CONFIG).
+func adminConfig(file string, getenv func(string) string, stderr io.Writer) (config.Config, error) {
+	var args []string
+	if file != "" {
+		args = []string{"--config", file}
+	}
+	return config.Load(args, getenv, stderr)
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -139,10 +154,9 @@ func printJSON(w io.Writer, v any) error {
 
 func appCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: keyhaven app create --name NAME")
+		return errors.New("usage: keyhaven app create --name NAME [--config FILE]")
 	}
-	fs := flag.NewFlagSet("keyhaven app create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs, configFile := adminFlags("keyhaven app create", stderr)
 	name := fs.String("name", "", "application name (required)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -150,7 +164,7 @@ func appCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	if strings.TrimSpace(*name) == "" {
 		return errors.New("--name: is required")
 	}
-	cfg, err := adminConfig(getenv, stderr)
+	cfg, err := adminConfig(*configFile, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -168,10 +182,9 @@ func appCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 
 func userCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: keyhaven user create --email E --password P [--phone N] [--username U]")
+		return errors.New("usage: keyhaven user create --email E --password P [--phone N] [--username U] [--config FILE]")
 	}
-	fs := flag.NewFlagSet("keyhaven user create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs, configFile := adminFlags("keyhaven user create", stderr)
 	email := fs.String("email", "", "email address")
 	phone := fs.String("phone", "", "phone number")
 	username := fs.String("username", "", "username")
@@ -188,28 +201,46 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if *password == "" {
 		return errors.New("--password: is required")
 	}
-	cfg, err := adminConfig(getenv, stderr)
+	cfg, err := adminConfig(*configFile, getenv, stderr)
 	if err != nil {
 		return err
 	}
+	// On an empty database this creates the first application, as serve
+	// would; its secret exists only here, so it goes into the output, under
+	// the keys app create uses.
 	s, err := server.New(ctx, cfg, server.NewLogger(cfg, io.Discard), server.Options{})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	u, err := s.Accounts.CreateUser(ctx, *email, *phone, *username, *password)
+	out := map[string]string{}
+	if err == nil {
+		out = map[string]string{"userId": u.ID, "email": u.Email, "phone": u.Phone, "username": u.Username,
+			"createdAt": u.CreatedAt.Format(time.RFC3339)}
+	}
+	if s.BootstrapApp.Secret != "" {
+		// Printed even when the user is refused: the app exists from now on.
+		out["appId"], out["appSecret"] = s.BootstrapApp.ID, s.BootstrapApp.Secret
+	}
 	if err != nil {
+		if len(out) > 0 {
+			_ = printJSON(stdout, out)
+		}
 		return err
 	}
-	return printJSON(stdout, map[string]any{"userId": u.ID, "email": u.Email, "phone": u.Phone, "username": u.Username,
-		"createdAt": u.CreatedAt.Format(time.RFC3339)})
+	return printJSON(stdout, out)
 }
 
 func migrateCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "up" && args[0] != "status") {
-		return errors.New("usage: keyhaven migrate up|status")
+		return errors.New("usage: keyhaven migrate up|status [--config FILE]")
 	}
-	cfg, err := adminConfig(getenv, stderr)
+	fs, configFile := adminFlags("keyhaven migrate "+args[0], stderr)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := adminConfig(*configFile, getenv, stderr)
 	if err != nil {
 		return err
 	}
