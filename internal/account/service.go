@@ -53,6 +53,9 @@ type Options struct {
 	Region    string // default phone region
 	Now       func() time.Time
 	Wake      func(id int64) // tells the outbox worker of a queued message
+	// FailLimit is the wrong passwords an account may see an hour (ASVS
+	// 2.2.1: at most 100, the default).
+	FailLimit int
 }
 
 // NewService returns a Service.
@@ -60,8 +63,11 @@ func NewService(o Options) *Service {
 	if o.Wake == nil {
 		o.Wake = func(int64) {}
 	}
+	if o.FailLimit <= 0 || o.FailLimit > 100 {
+		o.FailLimit = 100
+	}
 	return &Service{st: o.Store, pw: o.Passwords, codes: o.Codes, sessions: o.Sessions, signer: o.Signer, msgs: o.Messages,
-		region: o.Region, now: o.Now, wake: o.Wake, failLimit: 100}
+		region: o.Region, now: o.Now, wake: o.Wake, failLimit: o.FailLimit}
 }
 
 // Passwords returns the password handling shared with other flows.

@@ -36,6 +36,10 @@ var ErrBadCredentials = apierr.New(401, apierr.CodeBadCredentials, "account or p
 
 // Authenticate signs a user in and opens a session.
 func (s *Service) Authenticate(ctx context.Context, in SignIn) (session.TokenSet, error) {
+	// Checked first: a refused request must not spend a code or a try.
+	if in.Scope != "" && !strings.Contains(" "+in.Scope+" ", " openid ") {
+		return session.TokenSet{}, apierr.BadRequest("options.scope", "must include openid")
+	}
 	var u store.User
 	var err error
 	switch in.Connection {
@@ -50,9 +54,6 @@ func (s *Service) Authenticate(ctx context.Context, in SignIn) (session.TokenSet
 	}
 	if err != nil {
 		return session.TokenSet{}, err
-	}
-	if in.Scope != "" && !strings.Contains(" "+in.Scope+" ", " openid ") {
-		return session.TokenSet{}, apierr.BadRequest("options.scope", "must include openid")
 	}
 	return s.sessions.Start(ctx, u.ID, in.AppID, in.Scope, claimsOf(u))
 }
@@ -123,22 +124,25 @@ func (s *Service) passwordSignIn(ctx context.Context, in SignIn) (store.User, er
 	if ae, ok := apierr.As(decErr); ok && ae.APICode == apierr.CodeBadRequest {
 		return u, decErr // unknown passwordEncryptType: a client bug, not a guess
 	}
-	now := s.now()
-	hour := now.Truncate(time.Hour)
-	fails, err := s.st.Count(ctx, "signin-fail:"+key, hour)
-	if err != nil {
-		return u, fmt.Errorf("account: sign-in failures: %w", err)
+	if found {
+		key = store.PasswordFailures(u.ID) // one count, whichever name signs in
+	} else {
+		key = "signin-fail:" + key
 	}
-	if !found || decErr != nil || fails >= s.failLimit || u.PasswordHash == "" {
+	try, within, err := s.passwordTry(ctx, key)
+	if err != nil {
+		return u, err
+	}
+	if !found || decErr != nil || !within || u.PasswordHash == "" {
 		s.pw.Hasher.VerifyDummy(ctx, pw)
-		return u, s.signInFailed(ctx, key, hour)
+		return u, ErrBadCredentials
 	}
 	ok, rehash, err := s.pw.Hasher.Verify(ctx, pw, u.PasswordHash)
 	if err != nil {
 		return u, fmt.Errorf("account: verify password: %w", err)
 	}
 	if !ok {
-		return u, s.signInFailed(ctx, key, hour)
+		return u, ErrBadCredentials
 	}
 	newHash := ""
 	if rehash {
@@ -146,19 +150,26 @@ func (s *Service) passwordSignIn(ctx context.Context, in SignIn) (store.User, er
 			return u, fmt.Errorf("account: rehash: %w", err)
 		}
 	}
-	if err := s.st.RecordSignIn(ctx, u.ID, now, in.IP, newHash); err != nil {
+	if err := s.st.RecordSignIn(ctx, u.ID, s.now(), in.IP, newHash, &try); err != nil {
 		return u, fmt.Errorf("account: record sign-in: %w", err)
 	}
 	return u, nil
 }
 
-// signInFailed counts a failure against the identifier (ASVS 2.2.1: at most
-// 100 an hour per account) and answers the one generic error.
-func (s *Service) signInFailed(ctx context.Context, key string, hour time.Time) error {
-	if _, err := s.st.Hit(ctx, "signin-fail:"+key, hour, hour.Add(time.Hour)); err != nil {
-		return fmt.Errorf("account: count sign-in failure: %w", err)
+// passwordTry counts a try of a password on key before the hash is checked,
+// and says whether it is within the hour's limit (ASVS 2.2.1: 100 failures
+// an hour). Counted only after a failed check, parallel guesses all read a
+// count under the limit while they waited for the hasher. A sign-in with
+// the right password gives its try back (RecordSignIn), so the count is of
+// failures; at the limit the answer is the same as for a wrong password.
+func (s *Service) passwordTry(ctx context.Context, key string) (store.Counter, bool, error) {
+	hour := s.now().Truncate(time.Hour)
+	c := store.Counter{Key: key, Window: hour, ExpiresAt: hour.Add(time.Hour)}
+	n, err := s.st.Hit(ctx, c.Key, c.Window, c.ExpiresAt)
+	if err != nil {
+		return c, false, fmt.Errorf("account: count password try: %w", err)
 	}
-	return ErrBadCredentials
+	return c, n <= s.failLimit, nil
 }
 
 func (s *Service) codeSignIn(ctx context.Context, in SignIn) (store.User, error) {
@@ -193,7 +204,7 @@ func (s *Service) codeSignIn(ctx context.Context, in SignIn) (store.User, error)
 	if err != nil {
 		return u, fmt.Errorf("account: code sign-in: %w", err)
 	}
-	if err := s.st.RecordSignIn(ctx, u.ID, s.now(), in.IP, ""); err != nil {
+	if err := s.st.RecordSignIn(ctx, u.ID, s.now(), in.IP, "", nil); err != nil {
 		return u, fmt.Errorf("account: record sign-in: %w", err)
 	}
 	return u, nil

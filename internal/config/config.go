@@ -57,6 +57,7 @@ type Config struct {
 	LogFormat          string
 
 	PasswordMinLength int
+	PasswordFailures  int
 	CodeTTL           time.Duration
 	CodeMaxAttempts   int
 	CodeInterval      time.Duration
@@ -82,6 +83,7 @@ func Default() Config {
 		LogLevel:           "info",
 		LogFormat:          "json",
 		PasswordMinLength:  8,
+		PasswordFailures:   100,
 		CodeTTL:            5 * time.Minute,
 		CodeMaxAttempts:    5,
 		CodeInterval:       time.Minute,
@@ -163,7 +165,7 @@ func Settings() []Setting {
 		text("password-hash", "argon2id:m=19456,t=2,p=1 or bcrypt:cost=N", func(c *Config) *string { return &c.PasswordHash }),
 		number("hash-concurrency", "password hashes computed at once; 0 = one per CPU", 0, func(c *Config) *int { return &c.HashConcurrency }),
 		number("send-concurrency", "messages (email, SMS) sent at once; each email in flight holds one SMTP connection", 1, func(c *Config) *int { return &c.SendConcurrency }),
-		number("rate-limit-per-ip", "requests a minute from one address to sign-in, code and reset endpoints; 0 = off", 0, func(c *Config) *int { return &c.RateLimitPerIP }),
+		number("rate-limit-per-ip", "requests a minute from one address to the sign-up, sign-in, code, reset, bind/unbind, update-password/email/phone and delete-account endpoints (their verify steps included); 0 = off", 0, func(c *Config) *int { return &c.RateLimitPerIP }),
 		{Key: "trusted-proxies", Env: envName("trusted-proxies"), Help: "comma-separated CIDRs whose X-Forwarded-For is believed",
 			set: setProxies, get: func(c *Config) string {
 				var out []string
@@ -179,6 +181,7 @@ func Settings() []Setting {
 		text("log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 		text("log-format", "json or text", func(c *Config) *string { return &c.LogFormat }),
 		number("password-min-length", "shortest password accepted, in characters (8 to 64)", 8, func(c *Config) *int { return &c.PasswordMinLength }),
+		number("password-failures", "wrong passwords one account may see an hour, whichever name it signs in with (at most 100)", 1, func(c *Config) *int { return &c.PasswordFailures }),
 		duration("code-ttl", "how long a one-time code lives (at most 10m)", 30*time.Second, func(c *Config) *time.Duration { return &c.CodeTTL }),
 		number("code-max-attempts", "wrong tries that kill a code", 1, func(c *Config) *int { return &c.CodeMaxAttempts }),
 		duration("code-interval", "least time between two codes to one target and channel", 0, func(c *Config) *time.Duration { return &c.CodeInterval }),
@@ -349,6 +352,9 @@ func (c *Config) validate() []error {
 	}
 	if c.PasswordMinLength > 64 {
 		bad("KEYHAVEN_PASSWORD_MIN_LENGTH", "must be at most 64, got %d", c.PasswordMinLength)
+	}
+	if c.PasswordFailures > 100 {
+		bad("KEYHAVEN_PASSWORD_FAILURES", "must be at most 100 (ASVS 2.2.1), got %d", c.PasswordFailures)
 	}
 	if c.CodeTTL > 10*time.Minute {
 		bad("KEYHAVEN_CODE_TTL", "must be at most 10m (ASVS 2.7.2), got %s", c.CodeTTL)

@@ -165,8 +165,11 @@ type Users interface {
 	// if it is gone, ErrConflict if a unique value is taken.
 	UpdateUser(ctx context.Context, u User) error
 	// RecordSignIn counts a successful sign-in and, if newHash is not empty,
-	// replaces the password hash (rehash after a parameter change).
-	RecordSignIn(ctx context.Context, userID string, at time.Time, ip, newHash string) error
+	// replaces the password hash (rehash after a parameter change). If try
+	// is not nil it takes back the Hit made on that counter before the
+	// password was checked (never below zero), so the counter counts
+	// failures.
+	RecordSignIn(ctx context.Context, userID string, at time.Time, ip, newHash string, try *Counter) error
 	// DeleteUser removes the account with its sessions and tokens, freeing
 	// its email, phone and username; ErrNotFound if it is gone already.
 	DeleteUser(ctx context.Context, id string) error
@@ -193,6 +196,11 @@ type Codes interface {
 	MatchCode(ctx context.Context, target, channel string, codeHash []byte, now time.Time, maxAttempts int) (CodeResult, int, error)
 }
 
+// PasswordFailures names the counter of an account's wrong passwords (ASVS
+// 2.2.1), shared by every check of its password. A reset clears it, so
+// failures someone else caused do not lock the owner out.
+func PasswordFailures(userID string) string { return "signin-fail:user:" + userID }
+
 // Throttles keeps fixed-window counters shared by every replica.
 type Throttles interface {
 	// Hit adds one to the counter (key, window) and returns the new count.
@@ -212,8 +220,9 @@ type Resets interface {
 	// ResetPassword, in one transaction: claims the token (ErrNotFound if it is
 	// used, expired or unknown — exactly one concurrent caller wins), sets the
 	// user's password hash, revokes every session and refresh token of the
-	// user, deletes the user's other reset tokens and enqueues notice
-	// (setting notice.ID).
+	// user, deletes the user's other reset tokens, clears the user's
+	// PasswordFailures counter in every window, and enqueues notice (setting
+	// notice.ID).
 	ResetPassword(ctx context.Context, tokenHash []byte, newHash string, now time.Time, notice *OutboxMessage) (userID string, err error)
 }
 

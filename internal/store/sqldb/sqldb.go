@@ -435,12 +435,24 @@ func mustAffect(res sql.Result) error {
 }
 
 // RecordSignIn implements store.Users.
-func (db *DB) RecordSignIn(ctx context.Context, userID string, at time.Time, ip, newHash string) error {
+func (db *DB) RecordSignIn(ctx context.Context, userID string, at time.Time, ip, newHash string, try *store.Counter) error {
+	const (
+		record = "UPDATE users SET logins_count = logins_count + 1, last_login = ?, last_ip = ?, " +
+			"password_hash = CASE WHEN ? = '' THEN password_hash ELSE ? END WHERE id = ?"
+		giveBack = "UPDATE throttles SET count = count - 1 WHERE key = ? AND window_start = ? AND count > 0"
+	)
+	stmt, args := record, []any{ms(at), ip, newHash, newHash, userID}
 	return db.exec(ctx, "record sign-in", func(q querier) error {
-		res, err := q.ExecContext(ctx, db.q(
-			"UPDATE users SET logins_count = logins_count + 1, last_login = ?, last_ip = ?, "+
-				"password_hash = CASE WHEN ? = '' THEN password_hash ELSE ? END WHERE id = ?"),
-			ms(at), ip, newHash, newHash, userID)
+		if try != nil {
+			tryArgs := []any{try.Key, ms(try.Window)}
+			if db.d.PostgresSQL {
+				// One statement: each is a round trip of every sign-in.
+				stmt, args = "WITH g AS ("+giveBack+") "+record, append(tryArgs, args...)
+			} else if _, err := q.ExecContext(ctx, db.q(giveBack), tryArgs...); err != nil {
+				return err
+			}
+		}
+		res, err := q.ExecContext(ctx, db.q(stmt), args...)
 		if err != nil {
 			return err
 		}
@@ -705,6 +717,9 @@ func (db *DB) ResetPassword(ctx context.Context, hash []byte, newHash string, no
 		if _, err := tx.ExecContext(ctx, db.q(dropResetTokens+"?"), userID); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, db.q(clearFailures+"?"), store.PasswordFailures(userID)); err != nil {
+			return err
+		}
 		if notice != nil {
 			notice.ID, err = db.enqueue(ctx, tx, *notice)
 		}
@@ -714,13 +729,14 @@ func (db *DB) ResetPassword(ctx context.Context, hash []byte, newHash string, no
 }
 
 // The writes of a reset, in the order both ResetPassword forms make them;
-// the last four end in the user's id.
+// the middle four end in the user's id, the last in the counter's key.
 const (
 	claimResetToken = "UPDATE reset_tokens SET used_at = ? WHERE token_hash = ? AND used_at = 0 AND expires_at > ? RETURNING user_id"
 	setPassword     = "UPDATE users SET password_hash = ?, password_last_set_at = ?, updated_at = ? WHERE id = "
 	revokeSessions  = "UPDATE sessions SET revoked_at = ? WHERE revoked_at = 0 AND user_id = "
 	revokeRefreshes = "UPDATE refresh_tokens SET used_at = ? WHERE used_at = 0 AND user_id = "
 	dropResetTokens = "DELETE FROM reset_tokens WHERE used_at = 0 AND user_id = "
+	clearFailures   = "DELETE FROM throttles WHERE key = "
 )
 
 // resetPasswordCTE is ResetPassword as one statement: BEGIN, six writes and
@@ -743,6 +759,7 @@ func (db *DB) resetPasswordCTE(ctx context.Context, hash []byte, newHash string,
 			"s AS ("+revokeSessions+"(SELECT id FROM u)), "+
 			"r AS ("+revokeRefreshes+"(SELECT id FROM u)), "+
 			"d AS ("+dropResetTokens+"(SELECT id FROM u) AND token_hash <> ?), "+
+			"f AS ("+clearFailures+"CAST(? AS TEXT) || (SELECT id FROM u)), "+
 			"o AS ("+outboxInsert+"SELECT ?, ?, 0, ?, ?, ?, 0, '' WHERE ?::boolean AND EXISTS (SELECT 1 FROM u) RETURNING id) "+
 			"SELECT (SELECT id FROM u), (SELECT id FROM o)"),
 		ms(now), hash, ms(now),
@@ -750,6 +767,7 @@ func (db *DB) resetPasswordCTE(ctx context.Context, hash []byte, newHash string,
 		ms(now),
 		ms(now),
 		hash,
+		store.PasswordFailures(""),
 		m.Kind, m.Payload, ms(m.CreatedAt), ms(m.NotBefore), ms(m.ExpiresAt), notice != nil).Scan(&userID, &id)
 	if err == nil && !userID.Valid {
 		// No live token (its user's rows cascade with it, so a claimed

@@ -99,10 +99,28 @@ var resetTests = []test{
 		newSession(t, st, "ann-2", ann.ID)
 		bobRT := newSession(t, st, "bob-1", bob.ID)
 		ok(t, st.CreateResetToken(ctx, resetToken("tok", ann.ID, t0)))
+		// Failed passwords in two windows, for ann and for bob.
+		hour := t0.Truncate(time.Hour)
+		for _, c := range []struct {
+			key string
+			win time.Time
+		}{{store.PasswordFailures(ann.ID), hour}, {store.PasswordFailures(ann.ID), hour.Add(-time.Hour)}, {store.PasswordFailures(bob.ID), hour}} {
+			_, err := st.Hit(ctx, c.key, c.win, c.win.Add(2*time.Hour))
+			ok(t, err)
+		}
 		now := t0.Add(time.Minute)
 		notice := message(1)
 		id, err := st.ResetPassword(ctx, hash("tok"), "new-hash", now, &notice)
 		ok(t, err)
+		for _, c := range []struct {
+			key  string
+			win  time.Time
+			want int
+		}{{store.PasswordFailures(ann.ID), hour, 0}, {store.PasswordFailures(ann.ID), hour.Add(-time.Hour), 0}, {store.PasswordFailures(bob.ID), hour, 1}} {
+			if n, err := st.Count(ctx, c.key, c.win); err != nil || n != c.want {
+				t.Errorf("after the reset, %s in window %v = %d (%v), want %d", c.key, c.win, n, err, c.want)
+			}
+		}
 		if id != ann.ID {
 			t.Fatalf("ResetPassword returned user %q, want %q", id, ann.ID)
 		}

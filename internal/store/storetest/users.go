@@ -169,7 +169,7 @@ var userTests = []test{
 	{"RecordSignIn", func(t *testing.T, st store.Store) {
 		u := fullUser()
 		ok(t, st.CreateUser(ctx, u))
-		ok(t, st.RecordSignIn(ctx, u.ID, t0.Add(time.Minute), "198.51.100.7", ""))
+		ok(t, st.RecordSignIn(ctx, u.ID, t0.Add(time.Minute), "198.51.100.7", "", nil))
 		got, err := st.GetUserByID(ctx, u.ID)
 		ok(t, err)
 		if got.LoginsCount != u.LoginsCount+1 || !got.LastLogin.Equal(t0.Add(time.Minute)) || got.LastIP != "198.51.100.7" {
@@ -178,13 +178,54 @@ var userTests = []test{
 		if got.PasswordHash != u.PasswordHash {
 			t.Fatalf("an empty newHash changed the hash to %q", got.PasswordHash)
 		}
-		ok(t, st.RecordSignIn(ctx, u.ID, t0.Add(2*time.Minute), "198.51.100.8", "rehashed"))
+		ok(t, st.RecordSignIn(ctx, u.ID, t0.Add(2*time.Minute), "198.51.100.8", "rehashed", nil))
 		got, err = st.GetUserByID(ctx, u.ID)
 		ok(t, err)
 		if got.LoginsCount != u.LoginsCount+2 || got.PasswordHash != "rehashed" {
 			t.Fatalf("after rehash: count %d, hash %q", got.LoginsCount, got.PasswordHash)
 		}
-		is(t, st.RecordSignIn(ctx, "nope", t0, "", ""), store.ErrNotFound)
+		is(t, st.RecordSignIn(ctx, "nope", t0, "", "", nil), store.ErrNotFound)
+	}},
+	{"RecordSignInGivesTheTryBack", func(t *testing.T, st store.Store) {
+		u := fullUser()
+		ok(t, st.CreateUser(ctx, u))
+		try := store.Counter{Key: store.PasswordFailures(u.ID), Window: t0, ExpiresAt: t0.Add(time.Hour)}
+		for range 3 {
+			_, err := st.Hit(ctx, try.Key, try.Window, try.ExpiresAt)
+			ok(t, err)
+		}
+		other := try
+		other.Window = t0.Add(time.Hour)
+		_, err := st.Hit(ctx, other.Key, other.Window, other.ExpiresAt)
+		ok(t, err)
+		ok(t, st.RecordSignIn(ctx, u.ID, t0, "", "", &try))
+		for _, c := range []struct {
+			win  time.Time
+			want int
+		}{{try.Window, 2}, {other.Window, 1}} {
+			if n, err := st.Count(ctx, try.Key, c.win); err != nil || n != c.want {
+				t.Fatalf("count in window %v = %d (%v), want %d", c.win, n, err, c.want)
+			}
+		}
+		// Never below zero, and an absent counter stays absent.
+		for range 3 {
+			ok(t, st.RecordSignIn(ctx, u.ID, t0, "", "", &try))
+		}
+		absent := store.Counter{Key: "signin-fail:none", Window: t0}
+		ok(t, st.RecordSignIn(ctx, u.ID, t0, "", "", &absent))
+		for key, want := range map[string]int{try.Key: 0, absent.Key: 0} {
+			if n, err := st.Count(ctx, key, t0); err != nil || n != want {
+				t.Fatalf("count %s = %d (%v), want %d", key, n, err, want)
+			}
+		}
+		if n, err := st.Hit(ctx, try.Key, try.Window, try.ExpiresAt); err != nil || n != 1 {
+			t.Fatalf("a hit after the count reached zero: %d (%v), want 1", n, err)
+		}
+		got, err := st.GetUserByID(ctx, u.ID)
+		ok(t, err)
+		if got.LoginsCount != u.LoginsCount+5 {
+			t.Fatalf("logins count %d, want %d", got.LoginsCount, u.LoginsCount+5)
+		}
 	}},
 	{"Delete", func(t *testing.T, st store.Store) {
 		u := newUser(t, st, "del", "+15555550123")

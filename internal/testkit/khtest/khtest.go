@@ -34,6 +34,7 @@ type Env struct {
 	Config    config.Config
 	Logs      *Logs
 	t         testing.TB
+	client    *http.Client
 }
 
 // Setup is what options may change before the server starts.
@@ -112,7 +113,12 @@ func Start(t testing.TB, opts ...Option) *Env {
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, ln, 5*time.Second) }()
+	// The env's own connections: a connection dialled for a request that
+	// another one served stays unused, and the server's shutdown waits 5 s
+	// for a connection that never sent a request.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(func() {
+		tr.CloseIdleConnections()
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("server: %v", err)
@@ -120,7 +126,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 		s.Close()
 	})
 	return &Env{URL: "http://" + ln.Addr().String(), AppID: cfg.AppID, AppSecret: cfg.AppSecret.Reveal(),
-		Mail: mail, SMS: sms, Server: s, Config: cfg, Logs: logs, t: t}
+		Mail: mail, SMS: sms, Server: s, Config: cfg, Logs: logs, t: t, client: &http.Client{Transport: tr}}
 }
 
 // Reply is a decoded /api/v3 envelope.
@@ -162,7 +168,7 @@ func (e *Env) Do(method, path string, body any, header ...string) Reply {
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
