@@ -103,6 +103,33 @@ func (s *Service) notify(ctx context.Context, lang, kind, email, phone string) e
 	return nil
 }
 
+// change saves a new password, email or phone of u in one transaction with
+// what goes with it (store.ChangeCredentials): the user's reset tokens end,
+// the other sessions but keep end if endOthers, and the notice of kind to
+// email or phone (NoticeTo) is queued. Done as separate writes, a failure
+// between them left a changed password with the other sessions alive, or a
+// change nobody was told of.
+func (s *Service) change(ctx context.Context, u store.User, endOthers bool, keep, lang, kind, email, phone string) error {
+	m, err := s.msgs.NoticeTo(lang, kind, email, phone)
+	if err != nil {
+		return fmt.Errorf("account: render notice: %w", err)
+	}
+	c := store.Change{EndOthers: endOthers, Keep: keep}
+	if m != nil {
+		c.Notices = append(c.Notices, m)
+	}
+	if err := s.st.ChangeCredentials(ctx, u, c); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return errExists
+		}
+		return fmt.Errorf("account: change credentials: %w", err)
+	}
+	for _, m := range c.Notices {
+		s.wake(m.ID)
+	}
+	return nil
+}
+
 var errTaken = apierr.New(409, apierr.CodeAccountExists, "this email or phone number is already used by another account")
 
 // BindEmail adds an email to an account without one; the code went to it
@@ -126,10 +153,12 @@ func (s *Service) BindEmail(ctx context.Context, p session.Principal, email, cod
 		return err
 	}
 	u.Email, u.EmailKey, u.EmailVerified, u.UpdatedAt = e.Address, e.Key, true, s.now()
-	if err := s.save(ctx, u); err != nil {
-		return err
+	if u.Phone != "" {
+		// A new binding is told to the channel the account had (NIST
+		// 6.1.2.1): whoever bound it may hold this session, not the phone.
+		return s.change(ctx, u, false, "", lang, "email_bound", "", u.Phone)
 	}
-	return s.notify(ctx, lang, "email_bound", e.Address, "")
+	return s.change(ctx, u, false, "", lang, "email_bound", e.Address, "")
 }
 
 // UnbindEmail removes the account's email; the code went to it on
@@ -150,10 +179,7 @@ func (s *Service) UnbindEmail(ctx context.Context, p session.Principal, code, la
 	}
 	old := u.Email
 	u.Email, u.EmailKey, u.EmailVerified, u.UpdatedAt = "", "", false, s.now()
-	if err := s.save(ctx, u); err != nil {
-		return err
-	}
-	return s.notify(ctx, lang, "email_unbound", old, "")
+	return s.change(ctx, u, false, "", lang, "email_unbound", old, "")
 }
 
 // BindPhone adds a phone to an account without one (CHANNEL_BIND_PHONE).
@@ -176,10 +202,7 @@ func (s *Service) BindPhone(ctx context.Context, p session.Principal, number, co
 		return err
 	}
 	u.Phone, u.PhoneVerified, u.UpdatedAt = ph.E164, true, s.now()
-	if err := s.save(ctx, u); err != nil {
-		return err
-	}
-	return s.notify(ctx, lang, "phone_bound", u.Email, ph.E164)
+	return s.change(ctx, u, false, "", lang, "phone_bound", u.Email, ph.E164)
 }
 
 // UnbindPhone removes the account's phone (CHANNEL_UNBIND_PHONE).
@@ -199,10 +222,7 @@ func (s *Service) UnbindPhone(ctx context.Context, p session.Principal, code, la
 	}
 	old := u.Phone
 	u.Phone, u.PhoneVerified, u.UpdatedAt = "", false, s.now()
-	if err := s.save(ctx, u); err != nil {
-		return err
-	}
-	return s.notify(ctx, lang, "phone_unbound", "", old)
+	return s.change(ctx, u, false, "", lang, "phone_unbound", "", old)
 }
 
 // SecurityInfo is GetSecurityInfoDto.
@@ -274,13 +294,7 @@ func (s *Service) UpdatePassword(ctx context.Context, p session.Principal, newPW
 	}
 	now := s.now()
 	u.PasswordHash, u.PasswordLastSetAt, u.UpdatedAt = h, now, now
-	if err := s.save(ctx, u); err != nil {
-		return err
-	}
-	if err := s.sessions.EndOthers(ctx, u.ID, p.SessionID); err != nil {
-		return fmt.Errorf("account: end other sessions: %w", err)
-	}
-	return s.notify(ctx, lang, "password_changed", u.Email, u.Phone)
+	return s.change(ctx, u, true, p.SessionID, lang, "password_changed", u.Email, u.Phone)
 }
 
 // ---- change email / phone and delete account: a verify step returns a
@@ -414,10 +428,7 @@ func (s *Service) UpdateEmail(ctx context.Context, p session.Principal, tok, lan
 	}
 	old := u.Email
 	u.Email, u.EmailKey, u.EmailVerified, u.UpdatedAt = e.Address, e.Key, true, s.now()
-	if err := s.save(ctx, u); err != nil {
-		return err
-	}
-	return s.notify(ctx, lang, "email_changed", old, u.Phone)
+	return s.change(ctx, u, false, "", lang, "email_changed", old, u.Phone)
 }
 
 // PhoneChange is verify-update-phone-request's payload.
@@ -472,10 +483,7 @@ func (s *Service) UpdatePhone(ctx context.Context, p session.Principal, tok, lan
 	}
 	old := u.Phone
 	u.Phone, u.PhoneVerified, u.UpdatedAt = num, true, s.now()
-	if err := s.save(ctx, u); err != nil {
-		return err
-	}
-	return s.notify(ctx, lang, "phone_changed", u.Email, old)
+	return s.change(ctx, u, false, "", lang, "phone_changed", u.Email, old)
 }
 
 // DeleteProof is verify-delete-account-request's payload.

@@ -126,6 +126,9 @@ func TestBindAndUnbind(t *testing.T) {
 	if p := u.profile().MustOK(t); p.Str("email") != "new-bind@example.com" || p.Data["emailVerified"] != true {
 		t.Fatalf("email not bound: %s", p.Raw)
 	}
+	if m := env.SMS.WaitFor(t, "13900139000", 10*time.Second); m.Code != "" {
+		t.Fatalf("want the bind notice on the account's phone, got a code")
+	}
 	// The phone cannot go while... it can: the email remains an identifier.
 	code = sendSMS(t, env, "13900139000", "CHANNEL_UNBIND_PHONE")
 	u.post("/api/v3/unbind-phone", map[string]any{"passCode": code}).MustOK(t)

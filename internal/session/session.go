@@ -409,11 +409,6 @@ func (s *Service) End(ctx context.Context, sessionID string) error {
 	return s.st.RevokeSession(ctx, sessionID, s.now())
 }
 
-// EndOthers ends every session of a user except keep.
-func (s *Service) EndOthers(ctx context.Context, userID, keep string) error {
-	return s.st.RevokeOtherSessions(ctx, userID, keep, s.now())
-}
-
 // EndAll ends every session of a user.
 func (s *Service) EndAll(ctx context.Context, userID string) error {
 	return s.st.RevokeUserSessions(ctx, userID, s.now())

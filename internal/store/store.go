@@ -164,6 +164,13 @@ type Users interface {
 	// UpdateUser writes every mutable field of u (matched by ID); ErrNotFound
 	// if it is gone, ErrConflict if a unique value is taken.
 	UpdateUser(ctx context.Context, u User) error
+	// ChangeCredentials is UpdateUser for a change of the password, email or
+	// phone, in one transaction with what goes with it: the user's unused
+	// reset tokens are deleted (one sent to an old address, or issued
+	// before the change, must not outlive it); if c.EndOthers, every other
+	// session of the user but c.Keep ends with its refresh tokens; and
+	// c.Notices are queued (setting their IDs).
+	ChangeCredentials(ctx context.Context, u User, c Change) error
 	// RecordSignIn counts a successful sign-in and, if newHash is not empty,
 	// replaces the password hash (rehash after a parameter change). If try
 	// is not nil it takes back the Hit made on that counter before the
@@ -194,6 +201,13 @@ type Codes interface {
 	// that needs two codes checks both before spending either); a mismatch
 	// still counts an attempt.
 	MatchCode(ctx context.Context, target, channel string, codeHash []byte, now time.Time, maxAttempts int) (CodeResult, int, error)
+}
+
+// Change is what goes with a ChangeCredentials.
+type Change struct {
+	EndOthers bool
+	Keep      string // the session that stays when EndOthers
+	Notices   []*OutboxMessage
 }
 
 // PasswordFailures names the counter of an account's wrong passwords (ASVS
@@ -240,9 +254,6 @@ type Sessions interface {
 	RevokeSession(ctx context.Context, id string, now time.Time) error
 	// RevokeUserSessions ends every session and refresh token of a user.
 	RevokeUserSessions(ctx context.Context, userID string, now time.Time) error
-	// RevokeOtherSessions ends every session of a user but keep (after a
-	// password change the session that made it stays).
-	RevokeOtherSessions(ctx context.Context, userID, keep string, now time.Time) error
 	// GetRefreshToken returns a live (unused, unexpired at now) refresh
 	// token without using it; ErrNotFound otherwise.
 	GetRefreshToken(ctx context.Context, hash []byte, now time.Time) (RefreshToken, error)

@@ -410,16 +410,43 @@ func (db *DB) GetUserByUsername(ctx context.Context, key string) (store.User, er
 
 // UpdateUser implements store.Users.
 func (db *DB) UpdateUser(ctx context.Context, u store.User) error {
-	return db.exec(ctx, "update user", func(q querier) error {
-		res, err := q.ExecContext(ctx, db.q(
-			"UPDATE users SET email = ?, email_key = ?, email_verified = ?, phone = ?, phone_verified = ?, username = ?, "+
-				"username_key = ?, password_hash = ?, profile = ?, status = ?, password_last_set_at = ?, updated_at = ? WHERE id = ?"),
-			u.Email, nullable(u.EmailKey), u.EmailVerified, nullable(u.Phone), u.PhoneVerified, u.Username,
-			nullable(u.UsernameKey), u.PasswordHash, profileText(u.Profile), u.Status, ms(u.PasswordLastSetAt), ms(u.UpdatedAt), u.ID)
-		if err != nil {
+	return db.exec(ctx, "update user", func(q querier) error { return db.updateUser(ctx, q, u) })
+}
+
+func (db *DB) updateUser(ctx context.Context, q querier, u store.User) error {
+	res, err := q.ExecContext(ctx, db.q(
+		"UPDATE users SET email = ?, email_key = ?, email_verified = ?, phone = ?, phone_verified = ?, username = ?, "+
+			"username_key = ?, password_hash = ?, profile = ?, status = ?, password_last_set_at = ?, updated_at = ? WHERE id = ?"),
+		u.Email, nullable(u.EmailKey), u.EmailVerified, nullable(u.Phone), u.PhoneVerified, u.Username,
+		nullable(u.UsernameKey), u.PasswordHash, profileText(u.Profile), u.Status, ms(u.PasswordLastSetAt), ms(u.UpdatedAt), u.ID)
+	if err != nil {
+		return err
+	}
+	return mustAffect(res)
+}
+
+// ChangeCredentials implements store.Users.
+func (db *DB) ChangeCredentials(ctx context.Context, u store.User, c store.Change) error {
+	return db.tx(ctx, "change credentials", func(tx *sql.Tx) error {
+		if err := db.updateUser(ctx, tx, u); err != nil {
 			return err
 		}
-		return mustAffect(res)
+		if _, err := tx.ExecContext(ctx, db.q(dropResetTokens+"?"), u.ID); err != nil {
+			return err
+		}
+		if c.EndOthers {
+			if err := db.revokeOthers(ctx, tx, u.ID, c.Keep, u.UpdatedAt); err != nil {
+				return err
+			}
+		}
+		for _, m := range c.Notices {
+			id, err := db.enqueue(ctx, tx, *m)
+			if err != nil {
+				return err
+			}
+			m.ID = id
+		}
+		return nil
 	})
 }
 
@@ -905,17 +932,16 @@ func (db *DB) RevokeUserSessions(ctx context.Context, userID string, now time.Ti
 	})
 }
 
-// RevokeOtherSessions implements store.Sessions.
-func (db *DB) RevokeOtherSessions(ctx context.Context, userID, keep string, now time.Time) error {
-	return db.tx(ctx, "revoke other sessions", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, db.q(
-			"UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at = 0"), ms(now), userID, keep); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, db.q(
-			"UPDATE refresh_tokens SET used_at = ? WHERE user_id = ? AND session_id <> ? AND used_at = 0"), ms(now), userID, keep)
+// revokeOthers ends every session of a user but keep, with their refresh
+// tokens (after a password change the session that made it stays).
+func (db *DB) revokeOthers(ctx context.Context, tx *sql.Tx, userID, keep string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, db.q(
+		"UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at = 0"), ms(now), userID, keep); err != nil {
 		return err
-	})
+	}
+	_, err := tx.ExecContext(ctx, db.q(
+		"UPDATE refresh_tokens SET used_at = ? WHERE user_id = ? AND session_id <> ? AND used_at = 0"), ms(now), userID, keep)
+	return err
 }
 
 // GetRefreshToken implements store.Sessions.

@@ -130,18 +130,38 @@ var sessionTests = []test{
 			t.Fatal("another user's session was revoked")
 		}
 	}},
-	{"RevokeOtherSessions", func(t *testing.T, st store.Store) {
+	{"ChangeCredentials", func(t *testing.T, st store.Store) {
 		ann := newUser(t, st, "ann", "")
 		bob := newUser(t, st, "bob", "")
 		keep := newSession(t, st, "a-keep", ann.ID)
 		gone := newSession(t, st, "a-gone", ann.ID)
 		newSession(t, st, "b-1", bob.ID)
+		ok(t, st.CreateResetToken(ctx, resetToken("ann-tok", ann.ID, t0)))
+		ok(t, st.CreateResetToken(ctx, resetToken("bob-tok", bob.ID, t0)))
 		now := t0.Add(time.Minute)
-		ok(t, st.RevokeOtherSessions(ctx, ann.ID, "a-keep", now))
+		// A conflict changes nothing: no notice, no session ended.
+		taken := ann
+		taken.EmailKey, taken.UpdatedAt = bob.EmailKey, now
+		m := message(1)
+		is(t, st.ChangeCredentials(ctx, taken, store.Change{EndOthers: true, Keep: "a-keep", Notices: []*store.OutboxMessage{&m}}), store.ErrConflict)
+		if n := outboxCount(t, st); n != 0 || !revokedAt(t, st, "a-gone").IsZero() {
+			t.Fatalf("after a refused change: %d notices, a-gone revoked at %v", n, revokedAt(t, st, "a-gone"))
+		}
+		if _, err := st.GetResetToken(ctx, hash("ann-tok"), now); err != nil {
+			t.Fatalf("a refused change deleted the reset token: %v", err)
+		}
+		changed := ann
+		changed.PasswordHash, changed.UpdatedAt = "new-hash", now
+		ok(t, st.ChangeCredentials(ctx, changed, store.Change{EndOthers: true, Keep: "a-keep", Notices: []*store.OutboxMessage{&m}}))
+		got, err := st.GetUserByID(ctx, ann.ID)
+		ok(t, err)
+		if got.PasswordHash != "new-hash" {
+			t.Fatalf("hash %q after the change", got.PasswordHash)
+		}
 		if at := revokedAt(t, st, "a-gone"); !at.Equal(now) {
 			t.Errorf("other session revoked at %v, want %v", at, now)
 		}
-		_, err := st.GetRefreshToken(ctx, gone.TokenHash, now)
+		_, err = st.GetRefreshToken(ctx, gone.TokenHash, now)
 		is(t, err, store.ErrNotFound)
 		for _, id := range []string{"a-keep", "b-1"} {
 			if at := revokedAt(t, st, id); !at.IsZero() {
@@ -150,6 +170,18 @@ var sessionTests = []test{
 		}
 		if _, err := st.GetRefreshToken(ctx, keep.TokenHash, now); err != nil {
 			t.Errorf("the kept session's refresh token: %v", err)
+		}
+		_, err = st.GetResetToken(ctx, hash("ann-tok"), now)
+		is(t, err, store.ErrNotFound)
+		if _, err := st.GetResetToken(ctx, hash("bob-tok"), now); err != nil {
+			t.Errorf("another user's reset token: %v", err)
+		}
+		same(t, "the notice, claimed by the id ChangeCredentials set", ids(claimIDs(t, st, now, m.ID)), []int64{m.ID})
+		// Without EndOthers the sessions stay.
+		newSession(t, st, "a-3", ann.ID)
+		ok(t, st.ChangeCredentials(ctx, changed, store.Change{}))
+		if at := revokedAt(t, st, "a-3"); !at.IsZero() {
+			t.Errorf("a change without EndOthers revoked a session")
 		}
 	}},
 	{"GetRefreshToken", func(t *testing.T, st store.Store) {
