@@ -56,7 +56,6 @@ const (
 	CodeBadClient         = 40102 // client authentication failed
 	CodeCodeInvalid       = 40103 // wrong, used or expired passcode
 	CodeResetTokenInvalid = 40104 // reset token unknown, used or expired
-	CodeForbidden         = 40300 // not allowed
 	CodeAccountExists     = 40900 // email, phone or username taken
 	CodeNotFound          = 40400 // no such resource
 	CodeRateLimited       = 42900 // per-IP limit

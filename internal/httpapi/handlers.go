@@ -204,6 +204,11 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 		if err := encryptTypes.check("options.passwordEncryptType", in.Options.PasswordEncryptType); err != nil {
 			return err
 		}
+		// Refused by name: silently ignored, it answered "account or
+		// password is incorrect" with no hint that nothing was registered.
+		if in.Options.AutoRegister {
+			return apierr.BadRequest("options.autoRegister", "is not supported: register with /api/v3/signup first")
+		}
 		si.EncryptType, si.Scope = in.Options.PasswordEncryptType, in.Options.Scope
 	}
 	switch in.Connection {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
 
 	"github.com/keyhaven/keyhaven/internal/session"
 	"github.com/keyhaven/keyhaven/internal/store"
@@ -25,8 +26,10 @@ func (s *Server) routesOIDC(mux *http.ServeMux) {
 	plain("POST /oidc/me", s.handleMe)
 }
 
+// oauthError writes an RFC 6749 §5.2 error. A 401 without a challenge gets
+// the token endpoint's Basic one; /oidc/me sets its Bearer one first.
 func oauthError(w http.ResponseWriter, status int, code, desc string) {
-	if status == http.StatusUnauthorized {
+	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", `Basic realm="keyhaven"`)
 	}
 	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
@@ -189,6 +192,11 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) sameOrigin(target string) bool {
+	// Browsers read "\" as "/" and drop tabs and newlines, so "/\evil" or
+	// "/\t/evil" is "//evil", another host; url.Parse sees a path.
+	if strings.ContainsFunc(target, func(r rune) bool { return r == '\\' || unicode.IsControl(r) }) {
+		return false
+	}
 	u, err := url.Parse(target)
 	if err != nil {
 		return false
@@ -200,24 +208,34 @@ func (s *Server) sameOrigin(target string) bool {
 	return err == nil && u.Scheme == iss.Scheme && u.Host == iss.Host
 }
 
-// handleMe serves /oidc/me (userinfo) for a Bearer token.
+// handleMe serves /oidc/me (userinfo) for a Bearer token. An access_token
+// parameter wins over the Authorization header: the Node SDK's
+// getUserInfoByAccessToken(token) sends the token it was given as
+// ?access_token= and may send a stale stored one in the header too.
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
-	tok := r.Header.Get("Authorization")
-	if tok == "" {
-		tok = r.URL.Query().Get("access_token")
-	}
+	tok := r.URL.Query().Get("access_token")
 	if tok == "" && r.Method == http.MethodPost {
 		_ = r.ParseForm()
 		tok = r.PostForm.Get("access_token")
 	}
+	if tok == "" {
+		tok = r.Header.Get("Authorization")
+	}
+	// RFC 6750 §3: a Bearer challenge, with an error code only when a
+	// token was sent (§3.1).
+	challenge := `Bearer realm="keyhaven"`
+	if tok != "" {
+		challenge += `, error="invalid_token"`
+	}
 	p, err := s.sessions.Authenticate(r.Context(), tok)
 	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		w.Header().Set("WWW-Authenticate", challenge)
 		oauthError(w, http.StatusUnauthorized, "invalid_token", "access token is invalid or expired")
 		return
 	}
 	c, err := s.accounts.SessionClaims(r.Context(), p.UserID)
 	if err != nil {
+		w.Header().Set("WWW-Authenticate", challenge)
 		oauthError(w, http.StatusUnauthorized, "invalid_token", "access token is invalid or expired")
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/keyhaven/keyhaven/internal/server"
@@ -61,4 +62,80 @@ func TestRefreshScopeIntrospectAndForeignRevoke(t *testing.T) {
 		"scope": {"openid"}}); code != 200 || m["scope"] != "openid" {
 		t.Fatalf("A's token after B's revoke, narrowed: %d %v", code, m)
 	}
+}
+
+// /oidc/me takes an explicit access_token parameter over the Authorization
+// header: the Node SDK's getUserInfoByAccessToken(token) sends the token it
+// was given as ?access_token= and may also send a stale stored one in the
+// header.
+func TestUserInfoPrefersAccessTokenParameter(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	u := signUpIn(t, env, "me@example.com")
+	stale := signUpIn(t, env, "stale@example.com") // a live token, but another user's
+	for name, req := range map[string]func() *http.Request{
+		"query": func() *http.Request {
+			r, _ := http.NewRequest("GET", env.URL+"/oidc/me?access_token="+url.QueryEscape(u.access), nil)
+			return r
+		},
+		"form": func() *http.Request {
+			r, _ := http.NewRequest("POST", env.URL+"/oidc/me", strings.NewReader(url.Values{"access_token": {u.access}}.Encode()))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			return r
+		},
+	} {
+		for _, header := range []string{"", "Bearer " + stale.access, "Bearer not.a.token"} {
+			r := req()
+			if header != "" {
+				r.Header.Set("Authorization", header)
+			}
+			code, m := userInfo(t, r)
+			if code != 200 || m["email"] != "me@example.com" {
+				t.Errorf("%s, header %.20q: %d %v", name, header, code, m)
+			}
+		}
+	}
+	// With no parameter, the header is used.
+	r, _ := http.NewRequest("GET", env.URL+"/oidc/me", nil)
+	r.Header.Set("Authorization", "Bearer "+u.access)
+	if code, m := userInfo(t, r); code != 200 || m["email"] != "me@example.com" {
+		t.Fatalf("header only: %d %v", code, m)
+	}
+}
+
+// A refused bearer token gets a Bearer challenge (RFC 6750 §3), not the
+// token endpoint's Basic one.
+func TestUserInfoChallengeIsBearer(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	for name, header := range map[string]string{"bad token": "Bearer not.a.token", "no token": ""} {
+		r, _ := http.NewRequest("GET", env.URL+"/oidc/me", nil)
+		if header != "" {
+			r.Header.Set("Authorization", header)
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		ch := resp.Header.Values("WWW-Authenticate")
+		if resp.StatusCode != 401 || len(ch) != 1 || !strings.HasPrefix(ch[0], "Bearer ") {
+			t.Errorf("%s: %d WWW-Authenticate %q", name, resp.StatusCode, ch)
+			continue
+		}
+		// §3.1: no error code when the request carried no token at all.
+		if got := strings.Contains(ch[0], `error="invalid_token"`); got != (header != "") {
+			t.Errorf("%s: WWW-Authenticate %q", name, ch[0])
+		}
+	}
+}
+
+func userInfo(t *testing.T, r *http.Request) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
 }

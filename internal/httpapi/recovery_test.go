@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -387,6 +388,41 @@ func TestPerIPLimit(t *testing.T) {
 		t.Fatalf("4th request: %s", r.Raw)
 	}
 	env.Do("GET", "/api/v3/system", nil).MustOK(t) // not a limited endpoint
+}
+
+// An IPv6 holder is usually given a whole /64: the limit counts the prefix,
+// or every address of it would have a budget of its own. IPv4 addresses,
+// mapped or not, still count one by one.
+func TestPerIPLimitCountsIPv6By64(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash, khtest.WithClock(khtest.NewClock()),
+		khtest.WithConfig(func(c *config.Config) {
+			c.RateLimitPerIP = 3
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		}))
+	from := func(client string) khtest.Reply {
+		return env.Post("/api/v3/signin", `{"connection":"PASSWORD","passwordPayload":{"email":"x@example.com","password":"whatever pw"}}`,
+			"X-Forwarded-For", client)
+	}
+	for _, client := range []string{"2001:db8:0:1::1", "2001:db8:0:1::2", "2001:db8:0:1:ffff::3"} {
+		if r := from(client); r.StatusCode == 429 {
+			t.Fatalf("%s limited early: %s", client, r.Raw)
+		}
+	}
+	if r := from("2001:db8:0:1:abcd::4"); r.StatusCode != 429 {
+		t.Fatalf("4th request from the same /64: %s", r.Raw)
+	}
+	if r := from("2001:db8:0:2::1"); r.StatusCode == 429 {
+		t.Fatalf("the next /64 shares the budget: %s", r.Raw)
+	}
+	for range 3 {
+		from("192.0.2.1")
+	}
+	if r := from("::ffff:192.0.2.1"); r.StatusCode != 429 {
+		t.Fatalf("4th request from 192.0.2.1, mapped: %s", r.Raw)
+	}
+	if r := from("192.0.2.2"); r.StatusCode == 429 {
+		t.Fatalf("IPv4 neighbours share the budget: %s", r.Raw)
+	}
 }
 
 func mustJSON(t *testing.T, raw []byte, v any) {

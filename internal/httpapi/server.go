@@ -243,10 +243,9 @@ func (s *Server) limit(r *http.Request) error {
 	if s.rateLimit <= 0 {
 		return nil
 	}
-	ip := s.clientIP(r)
 	now := s.now()
 	win := now.Truncate(time.Minute)
-	n, err := s.st.Hit(r.Context(), "ip:"+ip, win, win.Add(time.Minute))
+	n, err := s.st.Hit(r.Context(), "ip:"+limitKey(s.clientIP(r)), win, win.Add(time.Minute))
 	if err != nil {
 		return fmt.Errorf("rate limit: %w", err)
 	}
@@ -254,6 +253,22 @@ func (s *Server) limit(r *http.Request) error {
 		return errRate
 	}
 	return nil
+}
+
+// limitKey is what the per-IP limit counts for a client address: an IPv6
+// address by its /64, the least a provider hands one subscriber, so its
+// 2^64 addresses share one budget; IPv4 (mapped or not) by the address.
+func limitKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 // clientIP is the connection's address, or, when that address is a trusted

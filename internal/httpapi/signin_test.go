@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyhaven/keyhaven/internal/apierr"
 	"github.com/keyhaven/keyhaven/internal/testkit/khtest"
 )
 
@@ -82,5 +83,30 @@ func TestMailLanguageAndSlowServer(t *testing.T) {
 	}
 	if m := env.Mail.WaitFor(t, "slow@example.com", 15*time.Second); !strings.Contains(m.Text, "password") {
 		t.Fatalf("English mail: %q", m.Text)
+	}
+}
+
+// Keyhaven does not register on sign-in: options.autoRegister true is
+// refused by name rather than answered as a wrong password.
+func TestSignInAutoRegisterRefused(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	env.SignUp("auto@example.com", oldPW)
+	body := func(email string, auto any) map[string]any {
+		b := map[string]any{"connection": "PASSWORD", "passwordPayload": map[string]any{"email": email, "password": oldPW}}
+		if auto != nil {
+			b["options"] = map[string]any{"autoRegister": auto}
+		}
+		return b
+	}
+	for _, email := range []string{"auto@example.com", "new-auto@example.com"} {
+		r := env.Post("/api/v3/signin", body(email, true))
+		if r.StatusCode != 400 || r.APICode != apierr.CodeBadRequest || !strings.Contains(r.Message, "options.autoRegister") {
+			t.Fatalf("autoRegister true for %s: %s", email, r.Raw)
+		}
+	}
+	env.Post("/api/v3/signin", body("auto@example.com", false)).MustOK(t)
+	env.Post("/api/v3/signin", body("auto@example.com", nil)).MustOK(t)
+	if r := env.Post("/api/v3/signin", body("new-auto@example.com", false)); r.StatusCode != 401 {
+		t.Fatalf("autoRegister false, unknown account: %s", r.Raw)
 	}
 }

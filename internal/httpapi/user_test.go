@@ -323,8 +323,16 @@ func TestLogoutEndsSessionAndRedirectsOnlyHome(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
-	if resp := get(url.Values{"post_logout_redirect_uri": {"https://evil.example/"}}); resp.StatusCode == http.StatusFound {
-		t.Fatalf("open redirect to %s", resp.Header.Get("Location"))
+	// Browsers read a backslash as a slash, so "/\evil.example" is
+	// "//evil.example": another host.
+	for _, target := range []string{"https://evil.example/", "//evil.example/", "/\\evil.example", "/\\/evil.example"} {
+		if resp := get(url.Values{"post_logout_redirect_uri": {target}}); resp.StatusCode == http.StatusFound {
+			t.Errorf("open redirect for %q to %s", target, resp.Header.Get("Location"))
+		}
+	}
+	if resp := get(url.Values{"post_logout_redirect_uri": {"/signed-out"}}); resp.StatusCode != http.StatusFound ||
+		resp.Header.Get("Location") != "/signed-out" {
+		t.Fatalf("relative redirect: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	resp := get(url.Values{"id_token_hint": {u.idt}, "post_logout_redirect_uri": {env.URL + "/bye"}, "state": {"s1"}})
 	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != env.URL+"/bye?state=s1" {
