@@ -85,24 +85,6 @@ func (s *Service) save(ctx context.Context, u store.User) error {
 	return nil
 }
 
-// notify queues a notice to an address that is no longer (or not yet) on
-// the account, or to the account itself when email and phone are empty.
-func (s *Service) notify(ctx context.Context, lang, kind, email, phone string) error {
-	m, err := s.msgs.NoticeTo(lang, kind, email, phone)
-	if err != nil {
-		return fmt.Errorf("account: render notice: %w", err)
-	}
-	if m == nil {
-		return nil
-	}
-	id, err := s.st.Enqueue(ctx, *m)
-	if err != nil {
-		return fmt.Errorf("account: queue notice: %w", err)
-	}
-	s.wake(id)
-	return nil
-}
-
 // change saves a new password, email or phone of u in one transaction with
 // what goes with it (store.ChangeCredentials): the user's reset tokens end,
 // the other sessions but keep end if endOthers, and the notice of kind to
@@ -564,10 +546,19 @@ func (s *Service) DeleteAccount(ctx context.Context, p session.Principal, tok, l
 	if err != nil {
 		return err
 	}
-	if err := s.st.DeleteUser(ctx, u.ID); err != nil {
+	// The notice goes in with the delete: sent after it, a failure between
+	// the two left a deleted account nobody was told of.
+	m, err := s.msgs.NoticeTo(lang, "account_deleted", u.Email, u.Phone)
+	if err != nil {
+		return fmt.Errorf("account: render notice: %w", err)
+	}
+	if err := s.st.DeleteUser(ctx, u.ID, m); err != nil {
 		return fmt.Errorf("account: delete: %w", err)
 	}
-	return s.notify(ctx, lang, "account_deleted", u.Email, u.Phone)
+	if m != nil {
+		s.wake(m.ID)
+	}
+	return nil
 }
 
 // free refuses identifiers held by an account.

@@ -178,8 +178,10 @@ type Users interface {
 	// failures.
 	RecordSignIn(ctx context.Context, userID string, at time.Time, ip, newHash string, try *Counter) error
 	// DeleteUser removes the account with its sessions and tokens, freeing
-	// its email, phone and username; ErrNotFound if it is gone already.
-	DeleteUser(ctx context.Context, id string) error
+	// its email, phone and username, and enqueues notice (if not nil,
+	// setting notice.ID) in the same transaction; ErrNotFound, writing
+	// nothing, if it is gone already.
+	DeleteUser(ctx context.Context, id string, notice *OutboxMessage) error
 }
 
 // Codes stores one-time passcodes.

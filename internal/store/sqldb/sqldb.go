@@ -488,7 +488,7 @@ func (db *DB) RecordSignIn(ctx context.Context, userID string, at time.Time, ip,
 }
 
 // DeleteUser removes an account; its sessions, tokens and codes go with it.
-func (db *DB) DeleteUser(ctx context.Context, id string) error {
+func (db *DB) DeleteUser(ctx context.Context, id string, notice *store.OutboxMessage) error {
 	return db.tx(ctx, "delete user", func(tx *sql.Tx) error {
 		for _, stmt := range []string{
 			"DELETE FROM refresh_tokens WHERE user_id = ?",
@@ -503,7 +503,11 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		return mustAffect(res)
+		if err := mustAffect(res); err != nil || notice == nil {
+			return err
+		}
+		notice.ID, err = db.enqueue(ctx, tx, *notice)
+		return err
 	})
 }
 

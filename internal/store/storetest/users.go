@@ -234,7 +234,9 @@ var userTests = []test{
 		newSession(t, st, "s-keep", keep.ID)
 		ok(t, st.CreateResetToken(ctx, store.ResetToken{TokenHash: hash("reset"), UserID: u.ID, AppID: "app", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
 
-		ok(t, st.DeleteUser(ctx, u.ID))
+		notice := message(1)
+		ok(t, st.DeleteUser(ctx, u.ID, &notice))
+		same(t, "the notice, claimed by the id DeleteUser set", ids(claimIDs(t, st, t0, notice.ID)), []int64{notice.ID})
 		_, err := st.GetUserByID(ctx, u.ID)
 		is(t, err, store.ErrNotFound)
 		_, err = st.GetSession(ctx, "s-del")
@@ -249,6 +251,11 @@ var userTests = []test{
 		// Email and phone are free for a new account.
 		ok(t, st.CreateUser(ctx, store.User{ID: "new", Email: u.Email, EmailKey: u.EmailKey, Phone: u.Phone,
 			Status: "Activated", CreatedAt: t0, UpdatedAt: t0}))
-		is(t, st.DeleteUser(ctx, u.ID), store.ErrNotFound)
+		before := outboxCount(t, st)
+		gone := message(2)
+		is(t, st.DeleteUser(ctx, u.ID, &gone), store.ErrNotFound)
+		if n := outboxCount(t, st); n != before {
+			t.Fatalf("%d messages in the outbox after a refused delete, want %d", n, before)
+		}
 	}},
 }
