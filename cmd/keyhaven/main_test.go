@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,17 +8,17 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/keyhaven/keyhaven/internal/testkit/khtest"
 	"github.com/keyhaven/keyhaven/sdk/authentication"
 )
 
 // cli runs the keyhaven command line in this process, as main does, with
 // env as the whole environment. The runtime knobs are marked as set so that
 // serve leaves the test process's runtime alone.
-func cli(ctx context.Context, env map[string]string, stdout, stderr *syncBuffer, args ...string) error {
+func cli(ctx context.Context, env map[string]string, stdout, stderr *khtest.Logs, args ...string) error {
 	getenv := func(k string) string {
 		switch k {
 		case "GOMAXPROCS", "GOGC", "GOMEMLIMIT":
@@ -28,23 +27,6 @@ func cli(ctx context.Context, env map[string]string, stdout, stderr *syncBuffer,
 		return env[k]
 	}
 	return run(ctx, args, getenv, stdout, stderr)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // configFile writes a YAML config naming a new SQLite file; it returns both.
@@ -65,21 +47,21 @@ func configFile(t *testing.T, extra string) (file, db string) {
 func TestAdminCommandsReadTheConfigFlag(t *testing.T) {
 	ctx := context.Background()
 	file, db := configFile(t, "")
-	var out, errb syncBuffer
+	var out, errb khtest.Logs
 	if err := cli(ctx, nil, &out, &errb, "migrate", "status", "--config", file); err != nil {
 		t.Fatalf("migrate status --config: %v %s", err, errb.String())
 	}
 	if _, err := os.Stat(db); !os.IsNotExist(err) {
 		t.Fatalf("migrate status created the database (%v)", err)
 	}
-	out, errb = syncBuffer{}, syncBuffer{}
+	out, errb = khtest.Logs{}, khtest.Logs{}
 	if err := cli(ctx, nil, &out, &errb, "migrate", "up", "--config", file); err != nil {
 		t.Fatalf("migrate up --config: %v %s", err, errb.String())
 	}
 	if _, err := os.Stat(db); err != nil || !strings.Contains(out.String(), "appliedAt") {
 		t.Fatalf("migrate up did not migrate the file the config names: %v %q", err, out.String())
 	}
-	out, errb = syncBuffer{}, syncBuffer{}
+	out, errb = khtest.Logs{}, khtest.Logs{}
 	if err := cli(ctx, nil, &out, &errb, "app", "create", "--config", file, "--name", "Shop"); err != nil {
 		t.Fatalf("app create --config: %v %s", err, errb.String())
 	}
@@ -103,7 +85,7 @@ func TestUserCreateOnAnEmptyDatabasePrintsTheFirstApp(t *testing.T) {
 	env := map[string]string{"KEYHAVEN_USER_PASSWORD": "password"}
 	userCreate := func(email string) (map[string]string, error) {
 		t.Helper()
-		var out, errb syncBuffer
+		var out, errb khtest.Logs
 		err := cli(ctx, env, &out, &errb, "user", "create", "--config", file, "--email", email)
 		var reply map[string]string
 		if out.String() != "" {
@@ -134,7 +116,7 @@ func TestUserCreateOnAnEmptyDatabasePrintsTheFirstApp(t *testing.T) {
 	// serve finds the app and prints nothing; the printed secret is the
 	// app's secret.
 	sctx, stop := context.WithCancel(ctx)
-	var out, errb syncBuffer
+	var out, errb khtest.Logs
 	done := make(chan error, 1)
 	go func() { done <- cli(sctx, nil, &out, &errb, "serve", "--config", file) }()
 	defer func() {
