@@ -25,8 +25,11 @@ func TestCLIAdminCommandsPrintJSON(t *testing.T) {
 	if err != nil {
 		t.Fatalf("app create: %v %s", err, stderr)
 	}
-	var app map[string]string
-	if err := json.Unmarshal([]byte(out), &app); err != nil || app["appId"] == "" || len(app["appSecret"]) < 32 || app["name"] != "Shop" {
+	var app struct {
+		AppID, AppSecret, Name string
+		Public                 bool
+	}
+	if err := json.Unmarshal([]byte(out), &app); err != nil || app.AppID == "" || len(app.AppSecret) < 32 || app.Name != "Shop" || app.Public {
 		t.Fatalf("app create output: %q (%v)", out, err)
 	}
 	out, stderr, err = runCLI(t, env, "user", "create", "--email", "cli@example.com", "--password", "a fine passphrase 9")

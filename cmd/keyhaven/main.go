@@ -1,7 +1,8 @@
 // Command keyhaven is the Keyhaven identity server and its admin CLI.
 //
 //	keyhaven [serve] [flags]                  run the server (the default)
-//	keyhaven app create --name N              create an application, print its id and secret
+//	keyhaven app create --name N [--public]   create an application, print its id and secret
+//	keyhaven app update --id ID --public=B    make an application public or confidential
 //	keyhaven user create --email E --password P [--phone N] [--username U]
 //	keyhaven migrate up|status                apply or list database migrations
 //	keyhaven loadtest --url U --app-id A      measure a local server (docs/performance.md)
@@ -62,10 +63,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, "keyhaven", server.Version())
 		return nil
 	case "help":
-		fmt.Fprintln(stdout, "usage: keyhaven [serve|app create|user create|migrate up|migrate status|loadtest|version] [flags]")
+		fmt.Fprintln(stdout, "usage: keyhaven [serve|app create|app update|user create|migrate up|migrate status|loadtest|version] [flags]")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (try: serve, app create, user create, migrate, version)", cmd)
+	return fmt.Errorf("unknown command %q (try: serve, app create, app update, user create, migrate, loadtest, version)", cmd)
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -153,16 +154,32 @@ func printJSON(w io.Writer, v any) error {
 }
 
 func appCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: keyhaven app create --name NAME [--config FILE]")
+	const usage = "usage: keyhaven app create --name NAME [--public] [--config FILE]\n" +
+		"       keyhaven app update --id ID --public=true|false [--config FILE]"
+	if len(args) == 0 || (args[0] != "create" && args[0] != "update") {
+		return errors.New(usage)
 	}
-	fs, configFile := adminFlags("keyhaven app create", stderr)
-	name := fs.String("name", "", "application name (required)")
+	fs, configFile := adminFlags("keyhaven app "+args[0], stderr)
+	public := fs.Bool("public", false, "a public client (browser or mobile app): may refresh, introspect and revoke tokens without its secret")
+	var name, id *string
+	if args[0] == "create" {
+		name = fs.String("name", "", "application name (required)")
+	} else {
+		id = fs.String("id", "", "application id (required)")
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if strings.TrimSpace(*name) == "" {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), usage)
+	}
+	switch {
+	case name != nil && strings.TrimSpace(*name) == "":
 		return errors.New("--name: is required")
+	case id != nil && *id == "":
+		return errors.New("--id: is required")
+	case id != nil && !flagSet(fs, "public"):
+		return errors.New("--public: say --public=true or --public=false; it is the only setting app update changes")
 	}
 	cfg, err := adminConfig(*configFile, getenv, stderr)
 	if err != nil {
@@ -173,11 +190,31 @@ func appCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	defer st.Close()
-	id, secret := server.NewAppCredentials()
-	if err := st.PutApp(ctx, store.App{ID: id, Name: *name, SecretHash: server.HashSecret(secret), CreatedAt: time.Now().UTC()}); err != nil {
+	if id != nil {
+		if err := st.SetAppPublic(ctx, *id, *public); errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("--id: no application %q", *id)
+		} else if err != nil {
+			return err
+		}
+		app, err := st.GetApp(ctx, *id)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]any{"appId": app.ID, "name": app.Name, "public": app.Public})
+	}
+	newID, secret := server.NewAppCredentials()
+	if err := st.PutApp(ctx, store.App{ID: newID, Name: *name, SecretHash: server.HashSecret(secret),
+		Public: *public, CreatedAt: time.Now().UTC()}); err != nil {
 		return err
 	}
-	return printJSON(stdout, map[string]string{"appId": id, "appSecret": secret, "name": *name})
+	return printJSON(stdout, map[string]any{"appId": newID, "appSecret": secret, "name": *name, "public": *public})
+}
+
+// flagSet reports whether the flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func userCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

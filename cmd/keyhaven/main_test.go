@@ -65,8 +65,8 @@ func TestAdminCommandsReadTheConfigFlag(t *testing.T) {
 	if err := cli(ctx, nil, &out, &errb, "app", "create", "--config", file, "--name", "Shop"); err != nil {
 		t.Fatalf("app create --config: %v %s", err, errb.String())
 	}
-	var app map[string]string
-	if err := json.Unmarshal([]byte(out.String()), &app); err != nil || app["appId"] == "" || app["name"] != "Shop" {
+	var app map[string]any
+	if err := json.Unmarshal([]byte(out.String()), &app); err != nil || app["appId"] == "" || app["name"] != "Shop" || app["public"] != false {
 		t.Fatalf("app create output: %q (%v)", out.String(), err)
 	}
 	// The file's settings are checked as serve checks them.
@@ -74,6 +74,56 @@ func TestAdminCommandsReadTheConfigFlag(t *testing.T) {
 	err := cli(ctx, nil, &out, &errb, "app", "create", "--name", "Shop", "--config", bad)
 	if err == nil || !strings.Contains(err.Error(), "KEYHAVEN_CODE_TTL") {
 		t.Fatalf("a bad config file was accepted: %v", err)
+	}
+}
+
+// Apps are confidential unless created or updated as public; app update
+// changes only that, reads it back, and refuses what it cannot do.
+func TestAppCreateAndUpdatePublic(t *testing.T) {
+	ctx := context.Background()
+	file, _ := configFile(t, "")
+	run := func(args ...string) (map[string]any, error) {
+		t.Helper()
+		var out, errb khtest.Logs
+		err := cli(ctx, nil, &out, &errb, append([]string{"app"}, append(args, "--config", file)...)...)
+		var reply map[string]any
+		if err == nil {
+			if jerr := json.Unmarshal([]byte(out.String()), &reply); jerr != nil {
+				t.Fatalf("app %v output: %q (%v)", args, out.String(), jerr)
+			}
+		}
+		return reply, err
+	}
+	spa, err := run("create", "--name", "SPA", "--public")
+	if err != nil || spa["public"] != true || spa["appSecret"] == "" {
+		t.Fatalf("app create --public: %v %v", spa, err)
+	}
+	id := spa["appId"].(string)
+	got, err := run("update", "--id", id, "--public=false")
+	if err != nil || got["public"] != false || got["appId"] != id || got["name"] != "SPA" || got["appSecret"] != nil {
+		t.Fatalf("app update --public=false: %v %v", got, err)
+	}
+	if got, err = run("update", "--id", id, "--public"); err != nil || got["public"] != true {
+		t.Fatalf("app update --public: %v %v", got, err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"update", "--id", "no-such-app", "--public"}, "--id: no application"},
+		{[]string{"update", "--public"}, "--id: is required"},
+		{[]string{"update", "--id", id}, "--public: say"},
+		{[]string{"create", "--public"}, "--name: is required"},
+		{[]string{"delete", "--id", id}, "usage: keyhaven app create"},
+		{[]string{"update", "--id", id, "--public", "false"}, "unexpected argument"},
+	} {
+		if _, err := run(c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("app %v: %v, want %q", c.args, err, c.want)
+		}
+	}
+	// The refused calls changed nothing.
+	if got, err = run("update", "--id", id, "--public=true"); err != nil || got["public"] != true {
+		t.Fatalf("after refused calls: %v %v", got, err)
 	}
 }
 

@@ -64,7 +64,9 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 
 // oauthClient authenticates the client of a token-endpoint request: Basic
 // header, or client_id (+ client_secret) in the form. The form must parse
-// and hold each parameter once.
+// and hold each parameter once. A confidential app must send its secret
+// (RFC 6749 §2.3.1, §6): without that, a stolen refresh token would work
+// without the app. A public app may send its id alone.
 func (s *Server) oauthClient(w http.ResponseWriter, r *http.Request) (store.App, url.Values, bool) {
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded, at most 1 MiB")
@@ -90,8 +92,15 @@ func (s *Server) oauthClient(w http.ResponseWriter, r *http.Request) (store.App,
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
 		return app, nil, false
 	}
-	if (basic || secret != "") && s.checkClient(r, app, id, secret) != nil {
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+	switch {
+	case basic || secret != "":
+		if !secretMatches(app, id, secret) {
+			oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+			return app, nil, false
+		}
+	case !app.Public:
+		oauthError(w, http.StatusUnauthorized, "invalid_client",
+			"client authentication required: send client_secret (client_secret_post) or an Authorization: Basic header (client_secret_basic)")
 		return app, nil, false
 	}
 	return app, form, true

@@ -139,3 +139,66 @@ func userInfo(t *testing.T, r *http.Request) (int, map[string]any) {
 	_ = json.NewDecoder(resp.Body).Decode(&m)
 	return resp.StatusCode, m
 }
+
+// A confidential app (every app by default) must send its secret to the
+// token, introspection and revocation endpoints, so a stolen refresh token
+// is no use without the app's secret; an app the operator marks public may
+// send its id alone, and a wrong secret fails either way.
+func TestConfidentialAppMustAuthenticate(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	u := signUpIn(t, env, "conf@example.com")
+	call := func(path string, v url.Values, withSecret string) (int, map[string]any) {
+		v.Set("client_id", env.AppID)
+		if withSecret != "" {
+			v.Set("client_secret", withSecret)
+		}
+		resp, err := http.PostForm(env.URL+path, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		return resp.StatusCode, m
+	}
+	refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {u.rt}}
+	for _, c := range []struct {
+		path string
+		v    url.Values
+	}{
+		{"/oidc/token", refresh},
+		{"/oidc/token/introspection", url.Values{"token": {u.access}}},
+		{"/oidc/token/revocation", url.Values{"token": {u.access}}},
+	} {
+		code, m := call(c.path, c.v, "")
+		if code != 401 || m["error"] != "invalid_client" || !strings.Contains(m["error_description"].(string), "client_secret") {
+			t.Fatalf("%s without a secret, confidential app: %d %v", c.path, code, m)
+		}
+	}
+	// Nothing was spent or revoked by the refused calls.
+	if code, m := call("/oidc/token/introspection", url.Values{"token": {u.access}}, env.AppSecret); code != 200 || m["active"] != true {
+		t.Fatalf("access token after refused calls: %d %v", code, m)
+	}
+
+	if err := env.Server.Store.SetAppPublic(t.Context(), env.AppID, true); err != nil {
+		t.Fatal(err)
+	}
+	code, m := call("/oidc/token", refresh, "")
+	if code != 200 || m["access_token"] == nil {
+		t.Fatalf("refresh without a secret, public app: %d %v", code, m)
+	}
+	rt := m["refresh_token"].(string)
+	if code, m := call("/oidc/token/introspection", url.Values{"token": {rt}}, ""); code != 200 || m["active"] != true {
+		t.Fatalf("introspect, public app: %d %v", code, m)
+	}
+	if code, m := call("/oidc/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, "wrong"); code != 401 || m["error"] != "invalid_client" {
+		t.Fatalf("wrong secret, public app: %d %v", code, m)
+	}
+	if code, _ := call("/oidc/token/revocation", url.Values{"token": {rt}}, ""); code != 200 {
+		t.Fatalf("revoke, public app: %d", code)
+	}
+	if _, m := call("/oidc/token/introspection", url.Values{"token": {rt}}, ""); m["active"] != false {
+		t.Fatalf("introspect after revoke: %v", m)
+	}
+}

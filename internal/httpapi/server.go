@@ -319,9 +319,15 @@ func (s *Server) checkClient(r *http.Request, app store.App, postID, postSecret 
 	if fresh, err := s.st.GetApp(r.Context(), app.ID); err == nil {
 		app = fresh // never check a secret against a cached app
 	}
-	sum := sha256.Sum256([]byte(secret))
-	if id != app.ID || subtle.ConstantTimeCompare(sum[:], app.SecretHash) != 1 {
+	if !secretMatches(app, id, secret) {
 		return apierr.New(401, apierr.CodeBadClient, "client authentication failed: client_id or client_secret is wrong")
 	}
 	return nil
+}
+
+// secretMatches reports whether id and secret are app's, in constant time
+// over the secret.
+func secretMatches(app store.App, id, secret string) bool {
+	sum := sha256.Sum256([]byte(secret))
+	return id == app.ID && subtle.ConstantTimeCompare(sum[:], app.SecretHash) == 1
 }

@@ -27,10 +27,14 @@ var (
 )
 
 // App is a client application; its secret is stored only as a SHA-256 hash.
+// A confidential app (the default) must authenticate with its secret at the
+// token, introspection and revocation endpoints (RFC 6749 §2.3, §6); a
+// Public one (a browser or mobile app that cannot keep a secret) need not.
 type App struct {
 	ID         string
 	Name       string
 	SecretHash []byte
+	Public     bool
 	CreatedAt  time.Time
 }
 
@@ -138,7 +142,13 @@ type Apps interface {
 	// bootstrap app and whether this call created it.
 	BootstrapApp(ctx context.Context, candidate App) (App, bool, error)
 	// PutApp creates the app or sets its name and secret hash (idempotent).
+	// An existing app keeps its Public setting: only SetAppPublic changes it,
+	// so re-applying KEYHAVEN_APP_ID at start-up never undoes an operator's
+	// choice.
 	PutApp(ctx context.Context, a App) error
+	// SetAppPublic sets whether the app is public; ErrNotFound for an
+	// unknown id.
+	SetAppPublic(ctx context.Context, id string, public bool) error
 	// GetApp returns ErrNotFound for an unknown id.
 	GetApp(ctx context.Context, id string) (App, error)
 }

@@ -534,6 +534,18 @@ func TestServerProfileAndTokens(t *testing.T) {
 		t.Run(m, func(t *testing.T) {
 			ctx := t.Context()
 			c := newClient(t, env, func(o *authentication.AuthenticationClientOptions) { o.TokenEndPointAuthMethod = m })
+			if m == authentication.AuthMethodNone {
+				// Every app is confidential until the operator marks it
+				// public: without the secret the refresh is refused.
+				s := signIn(t, c, email, srvOldPW)
+				var e *authentication.Error
+				if _, err := c.GetNewAccessTokenByRefreshToken(ctx, s.RefreshToken); !errors.As(err, &e) || e.OAuthError != "invalid_client" {
+					t.Fatalf("refresh without a secret, confidential app: %v, want invalid_client", err)
+				}
+				if err := env.Server.Store.SetAppPublic(ctx, env.AppID, true); err != nil {
+					t.Fatal(err)
+				}
+			}
 			active := func(tok string) bool {
 				t.Helper()
 				info, err := c.IntrospectToken(ctx, tok)

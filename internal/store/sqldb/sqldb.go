@@ -261,8 +261,8 @@ func (db *DB) BootstrapApp(ctx context.Context, c store.App) (store.App, bool, e
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
 			if _, err := tx.ExecContext(ctx, db.q(
-				"INSERT INTO apps(id, name, secret_hash, created_at) VALUES(?, ?, ?, ?)"),
-				c.ID, c.Name, c.SecretHash, ms(c.CreatedAt)); err != nil {
+				"INSERT INTO apps(id, name, secret_hash, public, created_at) VALUES(?, ?, ?, ?, ?)"),
+				c.ID, c.Name, c.SecretHash, c.Public, ms(c.CreatedAt)); err != nil {
 				return err
 			}
 			created = true
@@ -276,11 +276,11 @@ func (db *DB) BootstrapApp(ctx context.Context, c store.App) (store.App, bool, e
 	return out, created, err
 }
 
-const appCols = "SELECT id, name, secret_hash, created_at FROM apps"
+const appCols = "SELECT id, name, secret_hash, public, created_at FROM apps"
 
 func (db *DB) scanApp(row *sql.Row, a *store.App) error {
 	var created int64
-	if err := row.Scan(&a.ID, &a.Name, &a.SecretHash, &created); err != nil {
+	if err := row.Scan(&a.ID, &a.Name, &a.SecretHash, &a.Public, &created); err != nil {
 		return err
 	}
 	a.CreatedAt = tm(created)
@@ -291,10 +291,26 @@ func (db *DB) scanApp(row *sql.Row, a *store.App) error {
 func (db *DB) PutApp(ctx context.Context, a store.App) error {
 	return db.exec(ctx, "put app", func(q querier) error {
 		_, err := q.ExecContext(ctx, db.q(
-			"INSERT INTO apps(id, name, secret_hash, created_at) VALUES(?, ?, ?, ?) "+
+			"INSERT INTO apps(id, name, secret_hash, public, created_at) VALUES(?, ?, ?, ?, ?) "+
 				"ON CONFLICT(id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash"),
-			a.ID, a.Name, a.SecretHash, ms(a.CreatedAt))
+			a.ID, a.Name, a.SecretHash, a.Public, ms(a.CreatedAt))
 		return err
+	})
+}
+
+// SetAppPublic implements store.Apps.
+func (db *DB) SetAppPublic(ctx context.Context, id string, public bool) error {
+	return db.exec(ctx, "set app public", func(q querier) error {
+		res, err := q.ExecContext(ctx, db.q("UPDATE apps SET public = ? WHERE id = ?"), public, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return store.ErrNotFound
+		}
+		return nil
 	})
 }
 

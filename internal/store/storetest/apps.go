@@ -26,6 +26,35 @@ var appTests = []test{
 		ok(t, err)
 		same(t, "updated app", got, store.App{ID: a.ID, Name: "renamed", SecretHash: hash("s2"), CreatedAt: t0})
 	}},
+	{"Public", func(t *testing.T, st store.Store) {
+		a := store.App{ID: "app-pub", Name: "spa", SecretHash: hash("s1"), Public: true, CreatedAt: t0}
+		ok(t, st.PutApp(ctx, a))
+		got, err := st.GetApp(ctx, a.ID)
+		ok(t, err)
+		same(t, "public app", got, a)
+
+		// PutApp on an existing app (KEYHAVEN_APP_ID at every start) keeps
+		// the setting; only SetAppPublic changes it.
+		ok(t, st.PutApp(ctx, store.App{ID: a.ID, Name: "spa", SecretHash: hash("s2"), CreatedAt: t0}))
+		got, err = st.GetApp(ctx, a.ID)
+		ok(t, err)
+		if !got.Public || !bytes.Equal(got.SecretHash, hash("s2")) {
+			t.Fatalf("after PutApp: %+v, want still public with the new secret", got)
+		}
+		ok(t, st.SetAppPublic(ctx, a.ID, false))
+		got, err = st.GetApp(ctx, a.ID)
+		ok(t, err)
+		if got.Public {
+			t.Fatal("SetAppPublic(false) left the app public")
+		}
+		ok(t, st.SetAppPublic(ctx, a.ID, true))
+		got, err = st.GetApp(ctx, a.ID)
+		ok(t, err)
+		if !got.Public {
+			t.Fatal("SetAppPublic(true) left the app confidential")
+		}
+		is(t, st.SetAppPublic(ctx, "nope", true), store.ErrNotFound)
+	}},
 	{"GetUnknown", func(t *testing.T, st store.Store) {
 		_, err := st.GetApp(ctx, "nope")
 		is(t, err, store.ErrNotFound)

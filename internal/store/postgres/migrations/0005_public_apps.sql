@@ -1,0 +1,3 @@
+-- Whether an app is public (cannot keep a secret) and so may use the token
+-- endpoints without authenticating. Existing apps become confidential.
+ALTER TABLE apps ADD COLUMN public BOOLEAN NOT NULL DEFAULT FALSE;
