@@ -253,9 +253,8 @@ func (s *Service) UpdatePassword(ctx context.Context, p session.Principal, newPW
 		if oldPW == "" {
 			return apierr.BadRequest("oldPassword", "is required to change the password")
 		}
-		// The tries share the account's sign-in count; a right password's
-		// try is not given back here, as changes are rare.
-		_, within, err := s.passwordTry(ctx, store.PasswordFailures(u.ID))
+		// The tries share the account's sign-in count, as failures.
+		try, within, err := s.passwordTry(ctx, store.PasswordFailures(u.ID))
 		if err != nil {
 			return err
 		}
@@ -263,11 +262,14 @@ func (s *Service) UpdatePassword(ctx context.Context, p session.Principal, newPW
 		ok := false
 		if decErr == nil && within {
 			if ok, _, err = s.pw.Hasher.Verify(ctx, old, u.PasswordHash); err != nil {
-				return fmt.Errorf("account: verify password: %w", err)
+				return s.giveBack(ctx, try, fmt.Errorf("account: verify password: %w", err))
 			}
 		}
 		if !ok {
 			return apierr.New(400, apierr.CodeBadCredentials, "oldPassword: is incorrect")
+		}
+		if err := s.giveBack(ctx, try, nil); err != nil {
+			return err
 		}
 	}
 	h, err := s.pw.NewHash(ctx, pw, &u)
@@ -511,20 +513,23 @@ func (s *Service) VerifyDelete(ctx context.Context, p session.Principal, in Dele
 		}
 		// A stolen access token must not make this a password oracle: the
 		// tries count with the account's sign-ins.
-		_, within, terr := s.passwordTry(ctx, store.PasswordFailures(u.ID))
+		try, within, terr := s.passwordTry(ctx, store.PasswordFailures(u.ID))
 		if terr != nil {
 			return "", 0, terr
 		}
 		ok := false
 		if u.PasswordHash != "" && within {
 			if ok, _, err = s.pw.Hasher.Verify(ctx, pw, u.PasswordHash); err != nil {
-				return "", 0, fmt.Errorf("account: verify password: %w", err)
+				return "", 0, s.giveBack(ctx, try, fmt.Errorf("account: verify password: %w", err))
 			}
 		} else {
 			s.pw.Hasher.VerifyDummy(ctx, pw)
 		}
 		if !ok {
 			return "", 0, apierr.New(400, apierr.CodeBadCredentials, "passwordPayload.password: is incorrect")
+		}
+		if err := s.giveBack(ctx, try, nil); err != nil {
+			return "", 0, err
 		}
 	default:
 		return "", 0, apierr.BadRequest("verifyMethod", "must be EMAIL_PASSCODE, PHONE_PASSCODE or PASSWORD")

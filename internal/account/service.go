@@ -73,6 +73,14 @@ func NewService(o Options) *Service {
 // Passwords returns the password handling shared with other flows.
 func (s *Service) Passwords() *Passwords { return s.pw }
 
+// CountPasswordTry counts a check of a guess at userID's current password
+// with the account's sign-in failures and says whether it is within the
+// hour's limit; over it, the caller must not check.
+func (s *Service) CountPasswordTry(ctx context.Context, userID string) (bool, error) {
+	_, within, err := s.passwordTry(ctx, store.PasswordFailures(userID))
+	return within, err
+}
+
 // Codes returns the passcode service.
 func (s *Service) Codes() *passcode.Service { return s.codes }
 

@@ -139,7 +139,9 @@ func (s *Service) passwordSignIn(ctx context.Context, in SignIn) (store.User, er
 	}
 	ok, rehash, err := s.pw.Hasher.Verify(ctx, pw, u.PasswordHash)
 	if err != nil {
-		return u, fmt.Errorf("account: verify password: %w", err)
+		// Not checked (the client left while it queued for the hasher): no
+		// answer, so no guess; the try goes back.
+		return u, s.giveBack(ctx, try, fmt.Errorf("account: verify password: %w", err))
 	}
 	if !ok {
 		return u, ErrBadCredentials
@@ -147,21 +149,34 @@ func (s *Service) passwordSignIn(ctx context.Context, in SignIn) (store.User, er
 	newHash := ""
 	if rehash {
 		if newHash, err = s.pw.Hasher.Hash(ctx, pw); err != nil {
-			return u, fmt.Errorf("account: rehash: %w", err)
+			return u, s.giveBack(ctx, try, fmt.Errorf("account: rehash: %w", err))
 		}
 	}
 	if err := s.st.RecordSignIn(ctx, u.ID, s.now(), in.IP, newHash, &try); err != nil {
-		return u, fmt.Errorf("account: record sign-in: %w", err)
+		return u, s.giveBack(ctx, try, fmt.Errorf("account: record sign-in: %w", err))
 	}
 	return u, nil
+}
+
+// giveBack takes back a counted try whose password was right or never
+// checked, when the request fails for another reason, so an owner whose
+// requests time out under load is not counted towards a lockout. It runs
+// even if ctx was cancelled, which is the usual cause. It returns err,
+// joined with the give-back's own failure if any.
+func (s *Service) giveBack(ctx context.Context, try store.Counter, err error) error {
+	if gerr := s.st.Unhit(context.WithoutCancel(ctx), try.Key, try.Window); gerr != nil {
+		return errors.Join(err, fmt.Errorf("account: give back password try: %w", gerr))
+	}
+	return err
 }
 
 // passwordTry counts a try of a password on key before the hash is checked,
 // and says whether it is within the hour's limit (ASVS 2.2.1: 100 failures
 // an hour). Counted only after a failed check, parallel guesses all read a
-// count under the limit while they waited for the hasher. A sign-in with
-// the right password gives its try back (RecordSignIn), so the count is of
-// failures; at the limit the answer is the same as for a wrong password.
+// count under the limit while they waited for the hasher. A right password,
+// or one never checked, gives its try back (RecordSignIn, giveBack), so the
+// count is of failures; at the limit the answer is the same as for a wrong
+// password.
 func (s *Service) passwordTry(ctx context.Context, key string) (store.Counter, bool, error) {
 	hour := s.now().Truncate(time.Hour)
 	c := store.Counter{Key: key, Window: hour, ExpiresAt: hour.Add(time.Hour)}

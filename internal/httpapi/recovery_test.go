@@ -324,6 +324,36 @@ func TestResetPasswordPolicy(t *testing.T) {
 	env.Post("/api/v3/reset-password", map[string]any{"password": newPW, "passwordResetToken": tok}).MustOK(t)
 }
 
+// "Must differ from the current password" must not let one reset token
+// test guesses at the current password without end: each comparison counts
+// with the account's password failures, and past the limit the reset goes
+// through rather than answer.
+func TestResetReuseCheckIsCounted(t *testing.T) {
+	const limit = 3
+	clock := khtest.NewClock()
+	env := khtest.Start(t, khtest.FastHash, khtest.WithClock(clock),
+		khtest.WithConfig(func(c *config.Config) { c.PasswordFailures = limit }))
+	env.SignUp("guess@example.com", oldPW)
+	tok := env.ResetToken("guess@example.com")
+	for i := range limit {
+		if r := env.Post("/api/v3/reset-password", map[string]any{"password": oldPW, "passwordResetToken": tok}); r.APICode != 40004 {
+			t.Fatalf("current password, try %d: %s", i+1, r.Raw)
+		}
+	}
+	// Past the limit the answer says nothing: the reset is done.
+	env.Post("/api/v3/reset-password", map[string]any{"password": oldPW, "passwordResetToken": tok}).MustOK(t)
+	if r := env.Post("/api/v3/reset-password", map[string]any{"password": newPW, "passwordResetToken": tok}); r.APICode != 40104 {
+		t.Fatalf("the token outlived its reset: %s", r.Raw)
+	}
+	// The reset cleared the count: sign-in and the check work again.
+	env.SignIn("guess@example.com", oldPW).MustOK(t)
+	clock.Advance(2 * time.Minute) // past the resend interval
+	tok = env.ResetToken("guess@example.com")
+	if r := env.Post("/api/v3/reset-password", map[string]any{"password": oldPW, "passwordResetToken": tok}); r.APICode != 40004 {
+		t.Fatalf("current password after the reset: %s", r.Raw)
+	}
+}
+
 // Bad input: a 400 naming the field, never a 500, nothing written.
 func TestBadInput(t *testing.T) {
 	env := khtest.Start(t, khtest.FastHash)

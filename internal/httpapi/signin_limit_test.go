@@ -1,7 +1,11 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -38,7 +42,9 @@ func failSignIns(t *testing.T, env *khtest.Env, email string, n int) {
 }
 
 func TestPasswordFailuresCountPerAccount(t *testing.T) {
-	env := khtest.Start(t, khtest.FastHash)
+	// A fixed clock: the count is per hour, and a test that crossed the
+	// hour would start a fresh one.
+	env := khtest.Start(t, khtest.FastHash, khtest.WithClock(khtest.NewClock()))
 	u := signUpIn(t, env, "limit@example.com")
 	u.post("/api/v3/update-profile", map[string]any{"username": "limituser"}).MustOK(t)
 
@@ -47,6 +53,12 @@ func TestPasswordFailuresCountPerAccount(t *testing.T) {
 	for range 3 {
 		signInAs(env, "username", "limituser", oldPW).MustOK(t)
 	}
+	// So does a right password to the other checks that count.
+	for range 2 {
+		u.post("/api/v3/verify-delete-account-request", map[string]any{"verifyMethod": "PASSWORD",
+			"passwordPayload": map[string]any{"password": oldPW}}).MustOK(t)
+	}
+	signInAs(env, "email", "limit@example.com", oldPW).MustOK(t)
 	if r := signInAs(env, "username", "limituser", "not the password"); r.StatusCode != 401 {
 		t.Fatalf("wrong password by username: %s", r.Raw)
 	}
@@ -141,4 +153,53 @@ func TestBadScopeSpendsNoCode(t *testing.T) {
 		t.Fatalf("scope without openid: %s", r.Raw)
 	}
 	env.Post("/api/v3/signin", body("openid profile")).MustOK(t)
+}
+
+// A try whose password was never checked (the client gave up while it
+// queued for a busy hasher) is given back: an owner whose sign-ins time out
+// under load is not counted towards the lockout.
+func TestAbandonedSignInsAreNotCounted(t *testing.T) {
+	const limit = 2
+	env := khtest.Start(t, khtest.WithClock(khtest.NewClock()), khtest.WithConfig(func(c *config.Config) {
+		c.PasswordFailures = limit
+		c.PasswordHash = "argon2id:m=16384,t=2,p=1" // slow enough to queue behind
+		c.HashConcurrency = 1
+	}))
+	env.SignUp("owner@example.com", oldPW)
+	env.SignUp("busy@example.com", oldPW)
+	body, err := json.Marshal(map[string]any{"connection": "PASSWORD",
+		"passwordPayload": map[string]any{"email": "owner@example.com", "password": oldPW}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	abandon := func() {
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Millisecond)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, "POST", env.URL+"/api/v3/signin", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("x-authing-app-id", env.AppID)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			t.Fatalf("a sign-in queued behind a busy hasher was answered in 30 ms: HTTP %d", resp.StatusCode)
+		}
+	}
+	for range 2 * limit {
+		// Keep the one hasher busy with another account's sign-ins.
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				signInAs(env, "email", "busy@example.com", "not the password")
+			}()
+		}
+		time.Sleep(10 * time.Millisecond)
+		abandon()
+		wg.Wait()
+	}
+	// 2×limit abandoned tries: had they counted, the owner would be out.
+	signInAs(env, "email", "owner@example.com", oldPW).MustOK(t)
 }

@@ -66,13 +66,14 @@ type Verified struct {
 func (s *Service) Verify(ctx context.Context, appID string, r Request) (Verified, error) {
 	var target passcode.Target
 	var find func() (store.User, error)
+	var held store.ResetToken // the address proven
 	switch r.Method {
 	case "EMAIL_PASSCODE":
 		e, err := account.ParseEmail("emailPassCodePayload.email", r.Email)
 		if err != nil {
 			return Verified{}, err
 		}
-		target = passcode.EmailTarget(e.Key)
+		target, held.EmailKey = passcode.EmailTarget(e.Key), e.Key
 		find = func() (store.User, error) { return s.st.GetUserByEmail(ctx, e.Key) }
 		if err := s.accounts.Codes().Verify(ctx, target, Channel, r.PassCode, "emailPassCodePayload.passCode"); err != nil {
 			return Verified{}, err
@@ -82,7 +83,7 @@ func (s *Service) Verify(ctx context.Context, appID string, r Request) (Verified
 		if err != nil {
 			return Verified{}, err
 		}
-		target = passcode.PhoneTarget(p.E164)
+		target, held.Phone = passcode.PhoneTarget(p.E164), p.E164
 		find = func() (store.User, error) { return s.st.GetUserByPhone(ctx, p.E164) }
 		if err := s.accounts.Codes().Verify(ctx, target, Channel, r.PassCode, "phonePassCodePayload.passCode"); err != nil {
 			return Verified{}, err
@@ -105,8 +106,14 @@ func (s *Service) Verify(ctx context.Context, appID string, r Request) (Verified
 	}
 	tok := base64.RawURLEncoding.EncodeToString(raw)
 	now := s.now()
-	if err := s.st.CreateResetToken(ctx, store.ResetToken{TokenHash: s.hash(tok), UserID: u.ID, AppID: appID,
-		CreatedAt: now, ExpiresAt: now.Add(s.ttl)}); err != nil {
+	// Stored only if the account still holds the address: one changed or
+	// unbound since find() gets no token, and the answer of a dead code.
+	err = s.st.CreateResetToken(ctx, store.ResetToken{TokenHash: s.hash(tok), UserID: u.ID, AppID: appID,
+		CreatedAt: now, ExpiresAt: now.Add(s.ttl), EmailKey: held.EmailKey, Phone: held.Phone})
+	if errors.Is(err, store.ErrNotFound) {
+		return Verified{}, passcode.ErrDead
+	}
+	if err != nil {
 		return Verified{}, fmt.Errorf("recovery: store token: %w", err)
 	}
 	return Verified{PasswordResetToken: tok, TokenExpiresIn: int(s.ttl / time.Second)}, nil
@@ -147,7 +154,20 @@ func (s *Service) Reset(ctx context.Context, password, encType, tok, lang string
 	if err != nil {
 		return fmt.Errorf("recovery: read account: %w", err)
 	}
-	newHash, err := s.accounts.Passwords().NewHash(ctx, pw, &u)
+	// "must differ from the current password" says whether a guess is the
+	// current password, and concurrent uses of one token would each get a
+	// guess before one claims it: each comparison counts with the
+	// account's password tries (a reset clears them), and over the limit
+	// the comparison is skipped.
+	within, err := s.accounts.CountPasswordTry(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	check := u
+	if !within {
+		check.PasswordHash = ""
+	}
+	newHash, err := s.accounts.Passwords().NewHash(ctx, pw, &check)
 	if err != nil {
 		return err
 	}

@@ -101,6 +101,9 @@ type ResetToken struct {
 	AppID     string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// EmailKey or Phone, on create only (not stored), is the address the
+	// reset code went to: see CreateResetToken.
+	EmailKey, Phone string
 }
 
 // Session is a server-side sign-in session; access tokens name it by ID.
@@ -185,7 +188,7 @@ type Users interface {
 	// replaces the password hash (rehash after a parameter change). If try
 	// is not nil it takes back the Hit made on that counter before the
 	// password was checked (never below zero), so the counter counts
-	// failures.
+	// failures; ErrNotFound, writing nothing, for an unknown user.
 	RecordSignIn(ctx context.Context, userID string, at time.Time, ip, newHash string, try *Counter) error
 	// DeleteUser removes the account with its sessions and tokens, freeing
 	// its email, phone and username, and enqueues notice (if not nil,
@@ -234,11 +237,17 @@ type Throttles interface {
 	Hit(ctx context.Context, key string, window time.Time, expiresAt time.Time) (int, error)
 	// Count returns the counter's value, 0 if absent.
 	Count(ctx context.Context, key string, window time.Time) (int, error)
+	// Unhit takes back one Hit on the counter (key, window), never below
+	// zero; an absent counter stays absent.
+	Unhit(ctx context.Context, key string, window time.Time) error
 }
 
 // Resets stores password-reset tokens and performs the reset itself.
 type Resets interface {
-	// CreateResetToken stores t and deletes the user's older reset tokens.
+	// CreateResetToken stores t and deletes the user's older reset tokens,
+	// if the user exists and still holds t.EmailKey and t.Phone (those
+	// set); else ErrNotFound, writing nothing. So an address changed or
+	// unbound while its code was being verified gets no token.
 	CreateResetToken(ctx context.Context, t ResetToken) error
 	// GetResetToken returns ErrNotFound unless the token exists, is unused and
 	// is not expired at now.

@@ -479,19 +479,24 @@ func mustAffect(res sql.Result) error {
 
 // RecordSignIn implements store.Users.
 func (db *DB) RecordSignIn(ctx context.Context, userID string, at time.Time, ip, newHash string, try *store.Counter) error {
-	const (
-		record = "UPDATE users SET logins_count = logins_count + 1, last_login = ?, last_ip = ?, " +
-			"password_hash = CASE WHEN ? = '' THEN password_hash ELSE ? END WHERE id = ?"
-		giveBack = "UPDATE throttles SET count = count - 1 WHERE key = ? AND window_start = ? AND count > 0"
-	)
+	const record = "UPDATE users SET logins_count = logins_count + 1, last_login = ?, last_ip = ?, " +
+		"password_hash = CASE WHEN ? = '' THEN password_hash ELSE ? END WHERE id = ?"
 	stmt, args := record, []any{ms(at), ip, newHash, newHash, userID}
+	var giveBack []any
+	if try != nil {
+		giveBack = []any{try.Key, ms(try.Window)}
+		if db.d.PostgresSQL {
+			// One statement, as each is a round trip of every sign-in. A
+			// CTE's UPDATE runs whatever the main one matches, so it checks
+			// the user itself: an unknown user gives nothing back.
+			stmt = "WITH g AS (" + unhit + " AND EXISTS (SELECT 1 FROM users WHERE id = ?)) " + record
+			args = append(append(giveBack, userID), args...)
+			giveBack = nil
+		}
+	}
 	return db.exec(ctx, "record sign-in", func(q querier) error {
-		if try != nil {
-			tryArgs := []any{try.Key, ms(try.Window)}
-			if db.d.PostgresSQL {
-				// One statement: each is a round trip of every sign-in.
-				stmt, args = "WITH g AS ("+giveBack+") "+record, append(tryArgs, args...)
-			} else if _, err := q.ExecContext(ctx, db.q(giveBack), tryArgs...); err != nil {
+		if giveBack != nil {
+			if _, err := q.ExecContext(ctx, db.q(unhit), giveBack...); err != nil {
 				return err
 			}
 		}
@@ -694,6 +699,16 @@ func (db *DB) hit(ctx context.Context, q interface {
 	return n, err
 }
 
+const unhit = "UPDATE throttles SET count = count - 1 WHERE key = ? AND window_start = ? AND count > 0"
+
+// Unhit implements store.Throttles.
+func (db *DB) Unhit(ctx context.Context, key string, window time.Time) error {
+	return db.exec(ctx, "unhit throttle", func(q querier) error {
+		_, err := q.ExecContext(ctx, db.q(unhit), key, ms(window))
+		return err
+	})
+}
+
 // Count implements store.Throttles.
 func (db *DB) Count(ctx context.Context, key string, window time.Time) (int, error) {
 	var n int
@@ -709,25 +724,38 @@ func (db *DB) Count(ctx context.Context, key string, window time.Time) (int, err
 // CreateResetToken implements store.Resets.
 func (db *DB) CreateResetToken(ctx context.Context, t store.ResetToken) error {
 	const (
-		drop   = "DELETE FROM reset_tokens WHERE user_id = ?"
-		insert = "INSERT INTO reset_tokens(token_hash, user_id, app_id, created_at, expires_at, used_at) VALUES(?, ?, ?, ?, ?, 0)"
+		holds = " EXISTS (SELECT 1 FROM users WHERE id = ? AND (? = '' OR email_key = ?) AND (? = '' OR phone = ?))"
+		drop  = "DELETE FROM reset_tokens WHERE user_id = ? AND" + holds
+		// INSERT ... SELECT, so the row is written only if the user holds
+		// the address at this moment.
+		insert = "INSERT INTO reset_tokens(token_hash, user_id, app_id, created_at, expires_at, used_at) " +
+			"SELECT ?, ?, ?, ?, ?, 0 WHERE" + holds
 	)
+	held := []any{t.UserID, t.EmailKey, t.EmailKey, t.Phone, t.Phone}
+	dropArgs := append([]any{t.UserID}, held...)
+	insertArgs := append([]any{t.TokenHash, t.UserID, t.AppID, ms(t.CreatedAt), ms(t.ExpiresAt)}, held...)
 	if db.d.PostgresSQL {
 		// One statement instead of BEGIN, two writes and COMMIT. The new
 		// token's hash is fresh, so the delete cannot touch the row the
-		// insert adds.
+		// insert adds; both see the same users row.
+		args := append(dropArgs, insertArgs...)
 		return db.exec(ctx, "create reset token", func(q querier) error {
-			_, err := q.ExecContext(ctx, db.q("WITH d AS ("+drop+") "+insert),
-				t.UserID, t.TokenHash, t.UserID, t.AppID, ms(t.CreatedAt), ms(t.ExpiresAt))
-			return err
+			res, err := q.ExecContext(ctx, db.q("WITH d AS ("+drop+") "+insert), args...)
+			if err != nil {
+				return err
+			}
+			return mustAffect(res)
 		})
 	}
 	return db.tx(ctx, "create reset token", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, db.q(drop), t.UserID); err != nil {
+		if _, err := tx.ExecContext(ctx, db.q(drop), dropArgs...); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, db.q(insert), t.TokenHash, t.UserID, t.AppID, ms(t.CreatedAt), ms(t.ExpiresAt))
-		return err
+		res, err := tx.ExecContext(ctx, db.q(insert), insertArgs...)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res)
 	})
 }
 

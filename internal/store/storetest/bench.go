@@ -80,7 +80,7 @@ func Bench(b *testing.B, st store.Store) {
 	b.Run("Count", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := st.Count(ctx, "signin-fail:email:bench@example.com", now.Truncate(time.Hour)); err != nil {
+			if _, err := st.Count(ctx, store.PasswordFailures("bench-user"), now.Truncate(time.Hour)); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -36,6 +36,36 @@ var throttleTests = []test{
 			}
 		}
 	}},
+	{"Unhit", func(t *testing.T, st store.Store) {
+		win := t0.Truncate(time.Hour)
+		for range 2 {
+			_, err := st.Hit(ctx, "k", win, win.Add(time.Hour))
+			ok(t, err)
+		}
+		_, err := st.Hit(ctx, "k", win.Add(time.Hour), win.Add(2*time.Hour))
+		ok(t, err)
+		ok(t, st.Unhit(ctx, "k", win))
+		for _, c := range []struct {
+			win  time.Time
+			want int
+		}{{win, 1}, {win.Add(time.Hour), 1}} {
+			if n, err := st.Count(ctx, "k", c.win); err != nil || n != c.want {
+				t.Fatalf("Count(k, %v) = %d (%v), want %d", c.win, n, err, c.want)
+			}
+		}
+		// Never below zero; an absent counter stays absent.
+		ok(t, st.Unhit(ctx, "k", win))
+		ok(t, st.Unhit(ctx, "k", win))
+		ok(t, st.Unhit(ctx, "absent", win))
+		for key, want := range map[string]int{"k": 0, "absent": 0} {
+			if n, err := st.Count(ctx, key, win); err != nil || n != want {
+				t.Fatalf("Count(%s) = %d (%v), want %d", key, n, err, want)
+			}
+		}
+		if n, err := st.Hit(ctx, "k", win, win.Add(time.Hour)); err != nil || n != 1 {
+			t.Fatalf("a hit after zero: %d (%v), want 1", n, err)
+		}
+	}},
 	{"ConcurrentHitsCountExactly", func(t *testing.T, st store.Store) {
 		const n = 40
 		got := make([]int, n)
@@ -65,6 +95,11 @@ func resetToken(name, userID string, at time.Time) store.ResetToken {
 	return store.ResetToken{TokenHash: hash(name), UserID: userID, AppID: "app", CreatedAt: at, ExpiresAt: at.Add(15 * time.Minute)}
 }
 
+func held(t store.ResetToken, emailKey, phone string) store.ResetToken {
+	t.EmailKey, t.Phone = emailKey, phone
+	return t
+}
+
 var resetTests = []test{
 	{"CreateGet", func(t *testing.T, st store.Store) {
 		u := newUser(t, st, "ann", "")
@@ -89,6 +124,40 @@ var resetTests = []test{
 		for _, name := range []string{"ann-2", "bob-1"} {
 			if _, err := st.GetResetToken(ctx, hash(name), t0.Add(time.Second)); err != nil {
 				t.Fatalf("%s: %v", name, err)
+			}
+		}
+	}},
+	{"CreateOnlyForTheHolder", func(t *testing.T, st store.Store) {
+		u := fullUser()
+		ok(t, st.CreateUser(ctx, u))
+		ok(t, st.CreateResetToken(ctx, resetToken("live", u.ID, t0)))
+		// Refused, writing nothing: the older token stays.
+		for _, c := range []struct {
+			name string
+			tok  store.ResetToken
+		}{
+			{"unknown user", resetToken("x1", "nope", t0)},
+			{"email no longer held", held(resetToken("x2", u.ID, t0), "old@example.com", "")},
+			{"phone no longer held", held(resetToken("x3", u.ID, t0), "", "+8613800138999")},
+			{"email held, phone not", held(resetToken("x4", u.ID, t0), u.EmailKey, "+8613800138999")},
+		} {
+			is(t, st.CreateResetToken(ctx, c.tok), store.ErrNotFound)
+			if _, err := st.GetResetToken(ctx, c.tok.TokenHash, t0); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("%s: a token was stored (%v)", c.name, err)
+			}
+			if _, err := st.GetResetToken(ctx, hash("live"), t0); err != nil {
+				t.Fatalf("%s: the older token went (%v)", c.name, err)
+			}
+		}
+		for i, tok := range []store.ResetToken{
+			held(resetToken("by-email", u.ID, t0), u.EmailKey, ""),
+			held(resetToken("by-phone", u.ID, t0), "", u.Phone),
+		} {
+			ok(t, st.CreateResetToken(ctx, tok))
+			got, err := st.GetResetToken(ctx, tok.TokenHash, t0)
+			ok(t, err)
+			if got.UserID != u.ID {
+				t.Fatalf("token %d: %+v", i, got)
 			}
 		}
 	}},

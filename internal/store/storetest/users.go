@@ -199,6 +199,8 @@ var userTests = []test{
 		_, err := st.Hit(ctx, other.Key, other.Window, other.ExpiresAt)
 		ok(t, err)
 		ok(t, st.RecordSignIn(ctx, u.ID, t0, "", "", &try))
+		// An unknown user gives nothing back.
+		is(t, st.RecordSignIn(ctx, "nope", t0, "", "", &try), store.ErrNotFound)
 		for _, c := range []struct {
 			win  time.Time
 			want int
