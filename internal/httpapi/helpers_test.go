@@ -2,8 +2,13 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
+	"testing"
+
+	"github.com/keyhaven/keyhaven/internal/testkit/khtest"
 )
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
@@ -15,4 +20,23 @@ func httpPostForm(url, form string) (int, error) {
 	}
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// oidcForm posts v to an /oidc endpoint as app (with secret, if not empty)
+// and returns the status and the decoded JSON reply.
+func oidcForm(t *testing.T, env *khtest.Env, app, secret, path string, v url.Values) (int, map[string]any) {
+	t.Helper()
+	v.Set("client_id", app)
+	if secret != "" {
+		v.Set("client_secret", secret)
+	}
+	resp, err := http.PostForm(env.URL+path, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return resp.StatusCode, m
 }

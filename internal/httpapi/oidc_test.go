@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,17 +22,7 @@ func TestRefreshScopeIntrospectAndForeignRevoke(t *testing.T) {
 		"options":         map[string]any{"scope": "openid profile email"}}).MustOK(t)
 	rt := r.Str("refresh_token")
 	call := func(app, secret, path string, v url.Values) (int, map[string]any) {
-		v.Set("client_id", app)
-		v.Set("client_secret", secret)
-		resp, err := http.PostForm(env.URL+path, v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		var m map[string]any
-		_ = json.Unmarshal(b, &m)
-		return resp.StatusCode, m
+		return oidcForm(t, env, app, secret, path, v)
 	}
 	if code, m := call(env.AppID, env.AppSecret, "/oidc/token/introspection", url.Values{"token": {rt}}); code != 200 || m["active"] != true || m["token_type"] != "refresh_token" {
 		t.Fatalf("introspect refresh token: %d %v", code, m)
@@ -148,19 +137,7 @@ func TestConfidentialAppMustAuthenticate(t *testing.T) {
 	env := khtest.Start(t, khtest.FastHash)
 	u := signUpIn(t, env, "conf@example.com")
 	call := func(path string, v url.Values, withSecret string) (int, map[string]any) {
-		v.Set("client_id", env.AppID)
-		if withSecret != "" {
-			v.Set("client_secret", withSecret)
-		}
-		resp, err := http.PostForm(env.URL+path, v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		var m map[string]any
-		_ = json.Unmarshal(b, &m)
-		return resp.StatusCode, m
+		return oidcForm(t, env, env.AppID, withSecret, path, v)
 	}
 	refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {u.rt}}
 	for _, c := range []struct {

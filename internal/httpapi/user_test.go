@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -251,17 +250,7 @@ func TestTokensRefreshIntrospectRevoke(t *testing.T) {
 	env := khtest.Start(t, khtest.FastHash)
 	u := signUpIn(t, env, "tok@example.com")
 	form := func(path string, vals url.Values) (int, map[string]any) {
-		vals.Set("client_id", env.AppID)
-		vals.Set("client_secret", env.AppSecret)
-		resp, err := http.PostForm(env.URL+path, vals)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		var m map[string]any
-		_ = json.Unmarshal(b, &m)
-		return resp.StatusCode, m
+		return oidcForm(t, env, env.AppID, env.AppSecret, path, vals)
 	}
 	code, m := form("/oidc/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {u.rt}})
 	if code != 200 || m["refresh_token"] == u.rt || m["access_token"] == nil {

@@ -305,12 +305,7 @@ func (db *DB) SetAppPublic(ctx context.Context, id string, public bool) error {
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		return mustAffect(res)
 	})
 }
 
