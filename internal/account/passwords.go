@@ -44,6 +44,20 @@ func (p *Passwords) Decode(encType, value, field string) (string, error) {
 // NewHash checks pw against the policy and, when u has a password, that it
 // is not the current one, then hashes it. Costs two hashes when u has one.
 func (p *Passwords) NewHash(ctx context.Context, pw string, u *store.User) (string, error) {
+	if err := p.CheckPolicy(pw, u); err != nil {
+		return "", err
+	}
+	if u != nil {
+		if err := p.notCurrent(ctx, pw, *u); err != nil {
+			return "", err
+		}
+	}
+	return p.hash(ctx, pw)
+}
+
+// CheckPolicy checks pw against the policy, and against u's email, phone
+// and username if u is not nil.
+func (p *Passwords) CheckPolicy(pw string, u *store.User) error {
 	var inputs []string
 	if u != nil {
 		inputs = append(inputs, u.Email, u.Username, u.Phone)
@@ -51,19 +65,33 @@ func (p *Passwords) NewHash(ctx context.Context, pw string, u *store.User) (stri
 	if err := p.Policy.Check(pw, inputs...); err != nil {
 		var pe *pwhash.PolicyError
 		if errors.As(err, &pe) {
-			return "", apierr.New(400, apierr.CodePasswordPolicy, pe.Message)
+			return apierr.New(400, apierr.CodePasswordPolicy, pe.Message)
 		}
-		return "", err
+		return err
 	}
-	if u != nil && u.PasswordHash != "" {
-		same, _, err := p.Hasher.Verify(ctx, pw, u.PasswordHash)
-		if err != nil {
-			return "", fmt.Errorf("account: compare with current password: %w", err)
-		}
-		if same {
-			return "", apierr.New(400, apierr.CodePasswordReused, "password: must differ from the current password")
-		}
+	return nil
+}
+
+// errReused answers a new password that is the current one.
+var errReused = apierr.New(400, apierr.CodePasswordReused, "password: must differ from the current password")
+
+// notCurrent refuses pw if it is u's current password (none: nothing to
+// compare).
+func (p *Passwords) notCurrent(ctx context.Context, pw string, u store.User) error {
+	if u.PasswordHash == "" {
+		return nil
 	}
+	same, _, err := p.Hasher.Verify(ctx, pw, u.PasswordHash)
+	if err != nil {
+		return fmt.Errorf("account: compare with current password: %w", err)
+	}
+	if same {
+		return errReused
+	}
+	return nil
+}
+
+func (p *Passwords) hash(ctx context.Context, pw string) (string, error) {
 	h, err := p.Hasher.Hash(ctx, pw)
 	if err != nil {
 		return "", fmt.Errorf("account: hash password: %w", err)

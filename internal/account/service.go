@@ -73,12 +73,31 @@ func NewService(o Options) *Service {
 // Passwords returns the password handling shared with other flows.
 func (s *Service) Passwords() *Passwords { return s.pw }
 
-// CountPasswordTry counts a check of a guess at userID's current password
-// with the account's sign-in failures and says whether it is within the
-// hour's limit; over it, the caller must not check.
-func (s *Service) CountPasswordTry(ctx context.Context, userID string) (bool, error) {
-	_, within, err := s.passwordTry(ctx, store.PasswordFailures(userID))
-	return within, err
+// ResetHash is NewHash for a password reset. "Must differ from the current
+// password" tells whether a guess is the current password, and concurrent
+// uses of one reset token would each get a guess before one claims it: so
+// the comparison counts as a password try of the account (the reset then
+// clears the count), is given back if it never ran, and past the hour's
+// limit is replaced by a dummy of the same cost.
+func (s *Service) ResetHash(ctx context.Context, pw string, u store.User) (string, error) {
+	if err := s.pw.CheckPolicy(pw, &u); err != nil {
+		return "", err
+	}
+	if u.PasswordHash != "" {
+		try, within, err := s.passwordTry(ctx, store.PasswordFailures(u.ID))
+		if err != nil {
+			return "", err
+		}
+		if !within {
+			s.pw.Hasher.VerifyDummy(ctx, pw) // the same time as a comparison
+		} else if err := s.pw.notCurrent(ctx, pw, u); err != nil {
+			if errors.Is(err, errReused) {
+				return "", err
+			}
+			return "", s.giveBack(ctx, try, err)
+		}
+	}
+	return s.pw.hash(ctx, pw)
 }
 
 // Codes returns the passcode service.

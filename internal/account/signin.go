@@ -158,13 +158,20 @@ func (s *Service) passwordSignIn(ctx context.Context, in SignIn) (store.User, er
 	return u, nil
 }
 
+// giveBackTimeout bounds a give-back that runs after its request ended.
+const giveBackTimeout = 5 * time.Second
+
 // giveBack takes back a counted try whose password was right or never
-// checked, when the request fails for another reason, so an owner whose
-// requests time out under load is not counted towards a lockout. It runs
-// even if ctx was cancelled, which is the usual cause. It returns err,
-// joined with the give-back's own failure if any.
+// checked, so an owner whose requests time out under load is not counted
+// towards a lockout. It runs even if ctx was cancelled, the usual cause,
+// but for at most giveBackTimeout, so a stalled database cannot hold the
+// handler. It returns err, joined with the give-back's own failure if any.
+// A request that failed after its record committed (a dropped connection)
+// gives back twice; that follows only a right password.
 func (s *Service) giveBack(ctx context.Context, try store.Counter, err error) error {
-	if gerr := s.st.Unhit(context.WithoutCancel(ctx), try.Key, try.Window); gerr != nil {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), giveBackTimeout)
+	defer cancel()
+	if gerr := s.st.Unhit(ctx, try.Key, try.Window); gerr != nil {
 		return errors.Join(err, fmt.Errorf("account: give back password try: %w", gerr))
 	}
 	return err

@@ -66,7 +66,8 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 // header, or client_id (+ client_secret) in the form. The form must parse
 // and hold each parameter once. A confidential app must send its secret
 // (RFC 6749 §2.3.1, §6): without that, a stolen refresh token would work
-// without the app. A public app may send its id alone.
+// without the app. A public app may send its id alone. A secret sent is
+// always checked.
 func (s *Server) oauthClient(w http.ResponseWriter, r *http.Request) (store.App, url.Values, bool) {
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded, at most 1 MiB")
@@ -93,7 +94,9 @@ func (s *Server) oauthClient(w http.ResponseWriter, r *http.Request) (store.App,
 		return app, nil, false
 	}
 	switch {
-	case basic || secret != "":
+	// A public app may also send Basic with an empty secret, as some OAuth
+	// libraries do for clients without one.
+	case secret != "" || (basic && !app.Public):
 		if !secretMatches(app, id, secret) {
 			oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 			return app, nil, false

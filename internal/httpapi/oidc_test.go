@@ -172,6 +172,34 @@ func TestConfidentialAppMustAuthenticate(t *testing.T) {
 	if code, m := call("/oidc/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, "wrong"); code != 401 || m["error"] != "invalid_client" {
 		t.Fatalf("wrong secret, public app: %d %v", code, m)
 	}
+	// Basic with an empty secret: "none" for a public app, a wrong secret
+	// for a confidential one.
+	basicEmpty := func() int {
+		req, err := http.NewRequest("POST", env.URL+"/oidc/token/introspection", strings.NewReader(url.Values{"token": {rt}}.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(env.AppID, "")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := basicEmpty(); code != 200 {
+		t.Fatalf("Basic with an empty secret, public app: %d", code)
+	}
+	if err := env.Server.Store.SetAppPublic(t.Context(), env.AppID, false); err != nil {
+		t.Fatal(err)
+	}
+	if code := basicEmpty(); code != 401 {
+		t.Fatalf("Basic with an empty secret, confidential app: %d", code)
+	}
+	if err := env.Server.Store.SetAppPublic(t.Context(), env.AppID, true); err != nil {
+		t.Fatal(err)
+	}
 	if code, _ := call("/oidc/token/revocation", url.Values{"token": {rt}}, ""); code != 200 {
 		t.Fatalf("revoke, public app: %d", code)
 	}

@@ -335,6 +335,12 @@ func TestResetReuseCheckIsCounted(t *testing.T) {
 		khtest.WithConfig(func(c *config.Config) { c.PasswordFailures = limit }))
 	env.SignUp("guess@example.com", oldPW)
 	tok := env.ResetToken("guess@example.com")
+	// A password the policy refuses is never compared: not a try.
+	for range 2 * limit {
+		if r := env.Post("/api/v3/reset-password", map[string]any{"password": "short", "passwordResetToken": tok}); r.APICode != 40003 {
+			t.Fatalf("short password: %s", r.Raw)
+		}
+	}
 	for i := range limit {
 		if r := env.Post("/api/v3/reset-password", map[string]any{"password": oldPW, "passwordResetToken": tok}); r.APICode != 40004 {
 			t.Fatalf("current password, try %d: %s", i+1, r.Raw)

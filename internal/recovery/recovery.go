@@ -154,20 +154,7 @@ func (s *Service) Reset(ctx context.Context, password, encType, tok, lang string
 	if err != nil {
 		return fmt.Errorf("recovery: read account: %w", err)
 	}
-	// "must differ from the current password" says whether a guess is the
-	// current password, and concurrent uses of one token would each get a
-	// guess before one claims it: each comparison counts with the
-	// account's password tries (a reset clears them), and over the limit
-	// the comparison is skipped.
-	within, err := s.accounts.CountPasswordTry(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	check := u
-	if !within {
-		check.PasswordHash = ""
-	}
-	newHash, err := s.accounts.Passwords().NewHash(ctx, pw, &check)
+	newHash, err := s.accounts.ResetHash(ctx, pw, u)
 	if err != nil {
 		return err
 	}

@@ -157,3 +157,51 @@ func TestUniqueViolation(t *testing.T) {
 		t.Fatal("a plain error counts as a unique violation")
 	}
 }
+
+// A reset token is stored only for the address's holder, even while a
+// change of that address is in flight (updated, not yet committed): under
+// READ COMMITTED an unlocked check would read the old address from its
+// snapshot and store a token that outlives the change.
+func TestResetTokenWaitsForAnAddressChangeInFlight(t *testing.T) {
+	url := pgtest.Fresh(t, "test")
+	st := open(t, url)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	u := store.User{ID: "u-race", Email: "old@example.com", EmailKey: "old@example.com", Status: "Activated",
+		CreatedAt: now, UpdatedAt: now}
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "UPDATE users SET email = 'new@example.com', email_key = 'new@example.com' WHERE id = $1", u.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- st.CreateResetToken(ctx, store.ResetToken{TokenHash: []byte("race-token-hash-0000000000000000"), UserID: u.ID,
+			AppID: "app", CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute), EmailKey: "old@example.com"})
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("CreateResetToken did not wait for the change in flight: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("CreateResetToken for the old address after the change: %v, want ErrNotFound", err)
+	}
+	if _, err := st.GetResetToken(ctx, []byte("race-token-hash-0000000000000000"), now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a token was stored for the old address: %v", err)
+	}
+}

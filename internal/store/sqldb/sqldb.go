@@ -719,12 +719,12 @@ func (db *DB) Count(ctx context.Context, key string, window time.Time) (int, err
 // CreateResetToken implements store.Resets.
 func (db *DB) CreateResetToken(ctx context.Context, t store.ResetToken) error {
 	const (
-		holds = " EXISTS (SELECT 1 FROM users WHERE id = ? AND (? = '' OR email_key = ?) AND (? = '' OR phone = ?))"
-		drop  = "DELETE FROM reset_tokens WHERE user_id = ? AND" + holds
+		holder = "SELECT 1 FROM users WHERE id = ? AND (? = '' OR email_key = ?) AND (? = '' OR phone = ?)"
+		drop   = "DELETE FROM reset_tokens WHERE user_id = ? AND EXISTS (" + holder + ")"
 		// INSERT ... SELECT, so the row is written only if the user holds
 		// the address at this moment.
 		insert = "INSERT INTO reset_tokens(token_hash, user_id, app_id, created_at, expires_at, used_at) " +
-			"SELECT ?, ?, ?, ?, ?, 0 WHERE" + holds
+			"SELECT ?, ?, ?, ?, ?, 0 WHERE EXISTS (" + holder
 	)
 	held := []any{t.UserID, t.EmailKey, t.EmailKey, t.Phone, t.Phone}
 	dropArgs := append([]any{t.UserID}, held...)
@@ -733,9 +733,13 @@ func (db *DB) CreateResetToken(ctx context.Context, t store.ResetToken) error {
 		// One statement instead of BEGIN, two writes and COMMIT. The new
 		// token's hash is fresh, so the delete cannot touch the row the
 		// insert adds; both see the same users row.
+		// FOR SHARE: under READ COMMITTED the check would otherwise read
+		// the statement's snapshot, and a change of address in flight (not
+		// yet committed) would pass it; locked, it waits for that change
+		// and sees its result.
 		args := append(dropArgs, insertArgs...)
 		return db.exec(ctx, "create reset token", func(q querier) error {
-			res, err := q.ExecContext(ctx, db.q("WITH d AS ("+drop+") "+insert), args...)
+			res, err := q.ExecContext(ctx, db.q("WITH d AS ("+drop+") "+insert+" FOR SHARE)"), args...)
 			if err != nil {
 				return err
 			}
@@ -746,7 +750,9 @@ func (db *DB) CreateResetToken(ctx context.Context, t store.ResetToken) error {
 		if _, err := tx.ExecContext(ctx, db.q(drop), dropArgs...); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, db.q(insert), insertArgs...)
+		// SQLite: the transaction holds the write lock, so no change of
+		// address can be in flight.
+		res, err := tx.ExecContext(ctx, db.q(insert+")"), insertArgs...)
 		if err != nil {
 			return err
 		}
