@@ -83,6 +83,13 @@ func (s *Server) oauthClient(w http.ResponseWriter, r *http.Request) (store.App,
 	id, secret := form.Get("client_id"), form.Get("client_secret")
 	basic := false
 	if u, p, ok := r.BasicAuth(); ok {
+		if form.Has("client_secret") {
+			// RFC 6749 §2.3: one method a request; else one secret goes
+			// unchecked.
+			oauthError(w, http.StatusBadRequest, "invalid_request",
+				"send the client secret once: an Authorization: Basic header or client_secret in the body, not both")
+			return store.App{}, nil, false
+		}
 		id, secret, basic = u, p, true
 	}
 	if id == "" {

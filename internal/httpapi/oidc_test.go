@@ -172,10 +172,14 @@ func TestConfidentialAppMustAuthenticate(t *testing.T) {
 	if code, m := call("/oidc/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, "wrong"); code != 401 || m["error"] != "invalid_client" {
 		t.Fatalf("wrong secret, public app: %d %v", code, m)
 	}
-	// Basic with an empty secret: "none" for a public app, a wrong secret
-	// for a confidential one.
-	basicEmpty := func() int {
-		req, err := http.NewRequest("POST", env.URL+"/oidc/token/introspection", strings.NewReader(url.Values{"token": {rt}}.Encode()))
+	// Basic with an empty secret (and no secret in the body): "none" for a
+	// public app, a wrong secret for a confidential one.
+	basicEmpty := func(bodySecret string) int {
+		v := url.Values{"token": {rt}}
+		if bodySecret != "" {
+			v.Set("client_secret", bodySecret)
+		}
+		req, err := http.NewRequest("POST", env.URL+"/oidc/token/introspection", strings.NewReader(v.Encode()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,13 +192,17 @@ func TestConfidentialAppMustAuthenticate(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	if code := basicEmpty(); code != 200 {
+	if code := basicEmpty(""); code != 200 {
 		t.Fatalf("Basic with an empty secret, public app: %d", code)
+	}
+	// Basic and a secret in the body: two methods, refused.
+	if code := basicEmpty("wrong"); code != 400 {
+		t.Fatalf("Basic and client_secret in the body: %d", code)
 	}
 	if err := env.Server.Store.SetAppPublic(t.Context(), env.AppID, false); err != nil {
 		t.Fatal(err)
 	}
-	if code := basicEmpty(); code != 401 {
+	if code := basicEmpty(""); code != 401 {
 		t.Fatalf("Basic with an empty secret, confidential app: %d", code)
 	}
 	if err := env.Server.Store.SetAppPublic(t.Context(), env.AppID, true); err != nil {

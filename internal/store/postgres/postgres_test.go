@@ -158,30 +158,38 @@ func TestUniqueViolation(t *testing.T) {
 	}
 }
 
-// A reset token is stored only for the address's holder, even while a
-// change of that address is in flight (updated, not yet committed): under
-// READ COMMITTED an unlocked check would read the old address from its
-// snapshot and store a token that outlives the change.
-func TestResetTokenWaitsForAnAddressChangeInFlight(t *testing.T) {
+// inFlight makes a store on a fresh database with user u in it, and opens
+// a transaction of its own on the same database: a writer in flight.
+func inFlight(t *testing.T, u store.User) (*postgres.Store, *sql.Tx) {
+	t.Helper()
 	url := pgtest.Fresh(t, "test")
 	st := open(t, url)
-	ctx := t.Context()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	u := store.User{ID: "u-race", Email: "old@example.com", EmailKey: "old@example.com", Status: "Activated",
-		CreatedAt: now, UpdatedAt: now}
-	if err := st.CreateUser(ctx, u); err != nil {
+	if err := st.CreateUser(t.Context(), u); err != nil {
 		t.Fatal(err)
 	}
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	tx, err := db.BeginTx(ctx, nil)
+	t.Cleanup(func() { db.Close() })
+	tx, err := db.BeginTx(t.Context(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback()
+	t.Cleanup(func() { tx.Rollback() })
+	return st, tx
+}
+
+// A reset token is stored only for the address's holder, even while a
+// change of that address is in flight (updated, not yet committed): under
+// READ COMMITTED an unlocked check would read the old address from its
+// snapshot and store a token that outlives the change.
+func TestResetTokenWaitsForAnAddressChangeInFlight(t *testing.T) {
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	u := store.User{ID: "u-race", Email: "old@example.com", EmailKey: "old@example.com", Status: "Activated",
+		CreatedAt: now, UpdatedAt: now}
+	st, tx := inFlight(t, u)
 	if _, err := tx.ExecContext(ctx, "UPDATE users SET email = 'new@example.com', email_key = 'new@example.com' WHERE id = $1", u.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -190,6 +198,8 @@ func TestResetTokenWaitsForAnAddressChangeInFlight(t *testing.T) {
 		done <- st.CreateResetToken(ctx, store.ResetToken{TokenHash: []byte("race-token-hash-0000000000000000"), UserID: u.ID,
 			AppID: "app", CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute), EmailKey: "old@example.com"})
 	}()
+	// It waits (so would the insert's foreign-key check without the
+	// lock); what matters is what it sees once the change commits.
 	select {
 	case err := <-done:
 		t.Fatalf("CreateResetToken did not wait for the change in flight: %v", err)
@@ -205,3 +215,42 @@ func TestResetTokenWaitsForAnAddressChangeInFlight(t *testing.T) {
 		t.Fatalf("a token was stored for the old address: %v", err)
 	}
 }
+
+// The lock CreateResetToken takes on the user row must not deadlock with a
+// reset in flight, which holds its token row and then updates the user:
+// a stronger lock (FOR SHARE) made PostgreSQL abort one of them.
+func TestResetTokenDoesNotDeadlockWithAResetInFlight(t *testing.T) {
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	u := store.User{ID: "u-dl", Email: "dl@example.com", EmailKey: "dl@example.com", PasswordHash: "old", Status: "Activated",
+		CreatedAt: now, UpdatedAt: now}
+	st, tx := inFlight(t, u)
+	old := store.ResetToken{TokenHash: []byte("old-token-hash-00000000000000000"), UserID: u.ID, AppID: "app",
+		CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute), EmailKey: u.EmailKey}
+	if err := st.CreateResetToken(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	// A reset in flight: its token row claimed, the user not yet updated.
+	if _, err := tx.ExecContext(ctx, "UPDATE reset_tokens SET used_at = $1 WHERE token_hash = $2", ms(now), old.TokenHash); err != nil {
+		t.Fatal(err)
+	}
+	fresh := old
+	fresh.TokenHash = []byte("new-token-hash-00000000000000000")
+	done := make(chan error, 1)
+	go func() { done <- st.CreateResetToken(ctx, fresh) }()
+	time.Sleep(200 * time.Millisecond) // CreateResetToken now holds the user row and waits for the old token's
+	if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = 'new' WHERE id = $1", u.ID); err != nil {
+		t.Fatalf("the reset's update of the user: %v", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("the reset's commit: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("CreateResetToken beside a reset in flight: %v", err)
+	}
+	if _, err := st.GetResetToken(ctx, fresh.TokenHash, now); err != nil {
+		t.Fatalf("the new token: %v", err)
+	}
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }

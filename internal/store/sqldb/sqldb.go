@@ -506,6 +506,14 @@ func (db *DB) RecordSignIn(ctx context.Context, userID string, at time.Time, ip,
 // DeleteUser removes an account; its sessions, tokens and codes go with it.
 func (db *DB) DeleteUser(ctx context.Context, id string, notice *store.OutboxMessage) error {
 	return db.tx(ctx, "delete user", func(tx *sql.Tx) error {
+		if db.d.PostgresSQL {
+			// The user row first, as every writer takes it: deleting the
+			// tokens first could deadlock with CreateResetToken, which
+			// holds the row and then deletes the user's older tokens.
+			if _, err := tx.ExecContext(ctx, db.q("SELECT 1 FROM users WHERE id = ? FOR UPDATE"), id); err != nil {
+				return err
+			}
+		}
 		for _, stmt := range []string{
 			"DELETE FROM refresh_tokens WHERE user_id = ?",
 			"DELETE FROM sessions WHERE user_id = ?",
@@ -718,41 +726,42 @@ func (db *DB) Count(ctx context.Context, key string, window time.Time) (int, err
 
 // CreateResetToken implements store.Resets.
 func (db *DB) CreateResetToken(ctx context.Context, t store.ResetToken) error {
-	const (
-		holder = "SELECT 1 FROM users WHERE id = ? AND (? = '' OR email_key = ?) AND (? = '' OR phone = ?)"
-		drop   = "DELETE FROM reset_tokens WHERE user_id = ? AND EXISTS (" + holder + ")"
-		// INSERT ... SELECT, so the row is written only if the user holds
-		// the address at this moment.
-		insert = "INSERT INTO reset_tokens(token_hash, user_id, app_id, created_at, expires_at, used_at) " +
-			"SELECT ?, ?, ?, ?, ?, 0 WHERE EXISTS (" + holder
-	)
+	// The row is written only if the user holds the address at this moment.
+	const holder = "SELECT id FROM users WHERE id = ? AND (? = '' OR email_key = ?) AND (? = '' OR phone = ?)"
 	held := []any{t.UserID, t.EmailKey, t.EmailKey, t.Phone, t.Phone}
-	dropArgs := append([]any{t.UserID}, held...)
-	insertArgs := append([]any{t.TokenHash, t.UserID, t.AppID, ms(t.CreatedAt), ms(t.ExpiresAt)}, held...)
+	row := []any{t.TokenHash, t.UserID, t.AppID, ms(t.CreatedAt), ms(t.ExpiresAt)}
 	if db.d.PostgresSQL {
-		// One statement instead of BEGIN, two writes and COMMIT. The new
-		// token's hash is fresh, so the delete cannot touch the row the
-		// insert adds; both see the same users row.
-		// FOR SHARE: under READ COMMITTED the check would otherwise read
-		// the statement's snapshot, and a change of address in flight (not
-		// yet committed) would pass it; locked, it waits for that change
-		// and sees its result.
-		args := append(dropArgs, insertArgs...)
+		// One statement instead of BEGIN, two writes and COMMIT. FOR KEY
+		// SHARE: under READ COMMITTED an unlocked check reads the
+		// statement's snapshot, so a change of address in flight (an
+		// UPDATE of a unique column, which takes FOR UPDATE) would pass
+		// it; locked, it waits for the change and re-reads the row. The
+		// weakest lock: a sign-in's or a reset's update of the row changes
+		// no key, so neither waits for it nor it for them (a reset holds
+		// its token row, then updates the user). Taken first (the delete
+		// and the insert both read u), it keeps the order a change of
+		// address and a deletion use: user row, then tokens.
+		stmt := "WITH u AS (" + holder + " FOR KEY SHARE), " +
+			"d AS (DELETE FROM reset_tokens WHERE user_id IN (SELECT id FROM u)) " +
+			"INSERT INTO reset_tokens(token_hash, user_id, app_id, created_at, expires_at, used_at) " +
+			"SELECT ?, ?, ?, ?, ?, 0 FROM u"
+		args := append(held, row...)
 		return db.exec(ctx, "create reset token", func(q querier) error {
-			res, err := q.ExecContext(ctx, db.q("WITH d AS ("+drop+") "+insert+" FOR SHARE)"), args...)
+			res, err := q.ExecContext(ctx, db.q(stmt), args...)
 			if err != nil {
 				return err
 			}
 			return mustAffect(res)
 		})
 	}
+	// SQLite: the transaction holds the write lock, so no change of address
+	// can be in flight.
 	return db.tx(ctx, "create reset token", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, db.q(drop), dropArgs...); err != nil {
+		if _, err := tx.ExecContext(ctx, db.q("DELETE FROM reset_tokens WHERE user_id IN ("+holder+")"), held...); err != nil {
 			return err
 		}
-		// SQLite: the transaction holds the write lock, so no change of
-		// address can be in flight.
-		res, err := tx.ExecContext(ctx, db.q(insert+")"), insertArgs...)
+		res, err := tx.ExecContext(ctx, db.q("INSERT INTO reset_tokens(token_hash, user_id, app_id, created_at, expires_at, used_at) "+
+			"SELECT ?, ?, ?, ?, ?, 0 WHERE EXISTS ("+holder+")"), append(row, held...)...)
 		if err != nil {
 			return err
 		}
