@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,5 +90,44 @@ func TestCLIBadConfigNamesTheSetting(t *testing.T) {
 	_, stderr, err := runCLI(t, nil, "serve", "--listen", "nonsense")
 	if err == nil || !strings.Contains(stderr, "KEYHAVEN_LISTEN") && !strings.Contains(stderr, "--listen") {
 		t.Errorf("bad flag: %v %q", err, stderr)
+	}
+}
+
+// An app made public with the CLI while the server runs may refresh
+// without its secret at once; before that, as a confidential app, it may
+// not.
+func TestCLIAppUpdatePublicTakesEffectAtOnce(t *testing.T) {
+	dbURL := "KEYHAVEN_DATABASE_URL=sqlite://" + filepath.Join(t.TempDir(), "apps.db")
+	p := StartProc(t, dbURL)
+	if r := p.MustCall("POST", "/api/v3/signup", map[string]any{"connection": "PASSWORD",
+		"passwordPayload": map[string]any{"email": "spa@example.com", "password": "amber falcon ridge 71"}}); r.StatusCode != 200 {
+		t.Fatalf("signup: %s", r.Raw)
+	}
+	in := p.MustCall("POST", "/api/v3/signin", map[string]any{"connection": "PASSWORD",
+		"passwordPayload": map[string]any{"email": "spa@example.com", "password": "amber falcon ridge 71"}})
+	rt, _ := in.Data["refresh_token"].(string)
+	if rt == "" {
+		t.Fatalf("signin: %s", in.Raw)
+	}
+	refresh := func(token string) (int, map[string]any) {
+		t.Helper()
+		resp, err := http.PostForm(p.URL+"/oidc/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}, "client_id": {testAppID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	if code, m := refresh(rt); code != 401 || m["error"] != "invalid_client" {
+		t.Fatalf("refresh without the secret, confidential app: %d %v", code, m)
+	}
+	out, stderr, err := runKeyhaven(t, []string{dbURL}, "app", "update", "--id", testAppID, "--public")
+	if err != nil || !strings.Contains(out, `"public": true`) {
+		t.Fatalf("app update --public: %v %s %s", err, out, stderr)
+	}
+	if code, m := refresh(rt); code != 200 || m["refresh_token"] == nil {
+		t.Fatalf("refresh without the secret, public app: %d %v", code, m)
 	}
 }
