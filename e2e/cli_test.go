@@ -2,13 +2,14 @@ package e2e
 
 import (
 	"encoding/json"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/keyhaven/keyhaven/internal/testkit/khtest"
 )
 
 func runCLI(t *testing.T, env []string, args ...string) (string, string, error) {
@@ -111,14 +112,7 @@ func TestCLIAppUpdatePublicTakesEffectAtOnce(t *testing.T) {
 	}
 	refresh := func(token string) (int, map[string]any) {
 		t.Helper()
-		resp, err := http.PostForm(p.URL+"/oidc/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}, "client_id": {testAppID}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var m map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&m)
-		return resp.StatusCode, m
+		return khtest.PostForm(t, p.URL+"/oidc/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}, "client_id": {testAppID}})
 	}
 	if code, m := refresh(rt); code != 401 || m["error"] != "invalid_client" {
 		t.Fatalf("refresh without the secret, confidential app: %d %v", code, m)

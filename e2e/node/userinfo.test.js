@@ -321,6 +321,26 @@ test('updatePassword: wrong old password refused; other sessions end, this one s
     'the "password changed" notice');
 });
 
+test('updatePassword with a passwordResetToken in place of the old password: spent once, this session stays', TIMEOUT, async () => {
+  const u = await emailUser('updpwtok');
+  const other = ok(await newClient().signInByEmailPassword({ email: u.email, password: u.password }), 'second session');
+  const newPw = newPassword('viatoken');
+
+  ok(await u.c.sendEmail({ email: u.email, channel: 'CHANNEL_RESET_PASSWORD' }), 'send-email reset');
+  const v = ok(await u.c.verifyResetPasswordRequest({
+    verifyMethod: 'EMAIL_PASSCODE', emailPassCodePayload: { email: u.email, passCode: await code(u.email) },
+  }), 'verify-reset-password-request');
+
+  ok(await u.c.updatePassword({ newPassword: newPw, passwordResetToken: v.passwordResetToken }), 'update-password with the token');
+  refused(await u.c.updatePassword({ newPassword: newPassword('again'), passwordResetToken: v.passwordResetToken }),
+    400, 40104, 'the token a second time');
+
+  refused(await signedIn(other).getProfile({}), 401, 40100, 'other session after the change');
+  ok(await u.c.getProfile({}), 'this session after the change');
+  ok(await newClient().signInByEmailPassword({ email: u.email, password: newPw }), 'sign in with the new password');
+  refused(await newClient().signInByEmailPassword({ email: u.email, password: u.password }), 401, 40101, 'old password');
+});
+
 test('verifyUpdateEmailRequest + updateEmail: old address notified, new address signs in, token works once', TIMEOUT, async () => {
   const u = await emailUser('updemail');
   const newAddr = newEmail('moved');

@@ -92,11 +92,14 @@ func (s *Service) save(ctx context.Context, u store.User) error {
 // between them left a changed password with the other sessions alive, or a
 // change nobody was told of.
 func (s *Service) change(ctx context.Context, u store.User, endOthers bool, keep, lang, kind, email, phone string) error {
+	return s.changeWith(ctx, u, store.Change{EndOthers: endOthers, Keep: keep}, lang, kind, email, phone)
+}
+
+func (s *Service) changeWith(ctx context.Context, u store.User, c store.Change, lang, kind, email, phone string) error {
 	m, err := s.msgs.NoticeTo(lang, kind, email, phone)
 	if err != nil {
 		return fmt.Errorf("account: render notice: %w", err)
 	}
-	c := store.Change{EndOthers: endOthers, Keep: keep}
 	if m != nil {
 		c.Notices = append(c.Notices, m)
 	}
@@ -279,6 +282,18 @@ func (s *Service) UpdatePassword(ctx context.Context, p session.Principal, newPW
 	now := s.now()
 	u.PasswordHash, u.PasswordLastSetAt, u.UpdatedAt = h, now, now
 	return s.change(ctx, u, true, p.SessionID, lang, "password_changed", u.Email, u.Phone)
+}
+
+// SetPasswordSpendingReset sets u's password to newHash in place of the
+// old-password check, spending the reset token whose hash is tokenHash in
+// the same transaction (store.ErrNotFound, nothing written, if it is not
+// u's live token). As with UpdatePassword, other sessions end and keep
+// stays.
+func (s *Service) SetPasswordSpendingReset(ctx context.Context, u store.User, newHash string, tokenHash []byte, keep, lang string) error {
+	now := s.now()
+	u.PasswordHash, u.PasswordLastSetAt, u.UpdatedAt = newHash, now, now
+	return s.changeWith(ctx, u, store.Change{EndOthers: true, Keep: keep, SpendReset: tokenHash},
+		lang, "password_changed", u.Email, u.Phone)
 }
 
 // ---- change email / phone and delete account: a verify step returns a

@@ -55,3 +55,46 @@ func TestBindEmailTellsThePhone(t *testing.T) {
 		t.Fatalf("want a notice to the phone, got %+v", m)
 	}
 }
+
+// update-password takes a passwordResetToken in place of oldPassword
+// (GenAuth's UpdatePasswordDto): the token must be the caller's own and is
+// spent with the change; other sessions end, this one stays; the new
+// password follows the reset's rules.
+func TestUpdatePasswordWithAResetToken(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash, khtest.WithClock(khtest.NewClock()))
+	u := signUpIn(t, env, "forgot@example.com")
+	other := env.SignIn("forgot@example.com", oldPW).MustOK(t).Str("access_token")
+	env.SignUp("someone@example.com", oldPW)
+	theirs := env.ResetToken("someone@example.com")
+	mine := env.ResetToken("forgot@example.com")
+	update := func(body map[string]any) khtest.Reply { return u.post("/api/v3/update-password", body) }
+
+	for _, c := range []struct {
+		name string
+		body map[string]any
+		code int
+	}{
+		{"another account's token", map[string]any{"newPassword": newPW, "passwordResetToken": theirs}, 40104},
+		{"an unknown token", map[string]any{"newPassword": newPW, "passwordResetToken": "nope"}, 40104},
+		{"both ways at once", map[string]any{"newPassword": newPW, "passwordResetToken": mine, "oldPassword": oldPW}, 40000},
+		{"the current password", map[string]any{"newPassword": oldPW, "passwordResetToken": mine}, 40004},
+	} {
+		if r := update(c.body); r.APICode != c.code {
+			t.Fatalf("%s: %s, want apiCode %d", c.name, r.Raw, c.code)
+		}
+	}
+	// The refusals spent nothing: both tokens still work.
+	update(map[string]any{"newPassword": newPW, "passwordResetToken": mine}).MustOK(t)
+	if r := update(map[string]any{"newPassword": "yet another phrase 9", "passwordResetToken": mine}); r.APICode != 40104 {
+		t.Fatalf("the token worked twice: %s", r.Raw)
+	}
+	env.SignIn("forgot@example.com", newPW).MustOK(t)
+	if r := env.SignIn("forgot@example.com", oldPW); r.StatusCode != 401 {
+		t.Fatalf("the old password still works: %s", r.Raw)
+	}
+	u.profile().MustOK(t) // this session stays
+	if r := env.Do("GET", "/api/v3/get-profile", nil, "Authorization", other); r.StatusCode != 401 {
+		t.Fatalf("another session survived: %s", r.Raw)
+	}
+	env.Post("/api/v3/reset-password", map[string]any{"password": newPW, "passwordResetToken": theirs}).MustOK(t)
+}

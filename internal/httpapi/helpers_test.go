@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -30,13 +29,5 @@ func oidcForm(t *testing.T, env *khtest.Env, app, secret, path string, v url.Val
 	if secret != "" {
 		v.Set("client_secret", secret)
 	}
-	resp, err := http.PostForm(env.URL+path, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	return resp.StatusCode, m
+	return khtest.PostForm(t, env.URL+path, v)
 }

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -119,14 +118,7 @@ func TestUserInfoChallengeIsBearer(t *testing.T) {
 
 func userInfo(t *testing.T, r *http.Request) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var m map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&m)
-	return resp.StatusCode, m
+	return khtest.DoJSON(t, r)
 }
 
 // A confidential app (every app by default) must send its secret to the

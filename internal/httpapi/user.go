@@ -223,7 +223,11 @@ func (s *Server) updatePassword(r *http.Request, p session.Principal, in *Update
 		return nil, err
 	}
 	if in.PasswordResetToken != "" {
-		return nil, apierr.BadRequest("passwordResetToken", "is not accepted here: use /api/v3/reset-password")
+		// In place of the old password: the address is proven instead.
+		if in.OldPassword != "" {
+			return nil, apierr.BadRequest("passwordResetToken", "send oldPassword or passwordResetToken, not both")
+		}
+		return nil, s.recovery.UpdateSignedIn(r.Context(), p, in.NewPassword, in.PasswordEncryptType, in.PasswordResetToken, lang(r))
 	}
 	return nil, s.accounts.UpdatePassword(r.Context(), p, in.NewPassword, in.OldPassword, in.PasswordEncryptType, lang(r))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/keyhaven/keyhaven/internal/account"
 	"github.com/keyhaven/keyhaven/internal/apierr"
 	"github.com/keyhaven/keyhaven/internal/passcode"
+	"github.com/keyhaven/keyhaven/internal/session"
 	"github.com/keyhaven/keyhaven/internal/store"
 )
 
@@ -129,19 +130,9 @@ var ErrToken = apierr.New(400, apierr.CodeResetTokenInvalid,
 // exactly one of many concurrent uses wins. Every session of the user ends
 // and a notice goes to the account's address.
 func (s *Service) Reset(ctx context.Context, password, encType, tok, lang string) error {
-	if tok == "" {
-		return apierr.BadRequest("passwordResetToken", "is required")
-	}
-	if len(tok) > 128 {
-		return ErrToken
-	}
-	h := s.hash(tok)
-	t, err := s.st.GetResetToken(ctx, h, s.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return ErrToken
-	}
+	h, t, err := s.liveToken(ctx, tok)
 	if err != nil {
-		return fmt.Errorf("recovery: read token: %w", err)
+		return err
 	}
 	pw, err := s.accounts.Passwords().Decode(encType, password, "password")
 	if err != nil {
@@ -172,4 +163,59 @@ func (s *Service) Reset(ctx context.Context, password, encType, tok, lang string
 		s.wake(notice.ID)
 	}
 	return nil
+}
+
+// UpdateSignedIn is update-password with a passwordResetToken in place of
+// the old password (GenAuth's UpdatePasswordDto): a signed-in user who
+// forgot the password proves the address with a reset code instead. The
+// token must be this user's; it is spent with the change, under the
+// reset's rules for the new password; other sessions end, this one stays.
+func (s *Service) UpdateSignedIn(ctx context.Context, p session.Principal, password, encType, tok, lang string) error {
+	h, t, err := s.liveToken(ctx, tok)
+	if err != nil {
+		return err
+	}
+	if t.UserID != p.UserID {
+		return ErrToken // another account's token: as good as none
+	}
+	pw, err := s.accounts.Passwords().Decode(encType, password, "newPassword")
+	if err != nil {
+		return err
+	}
+	u, err := s.st.GetUserByID(ctx, p.UserID)
+	if err != nil {
+		return fmt.Errorf("recovery: read account: %w", err)
+	}
+	newHash, err := s.accounts.ResetHash(ctx, pw, u)
+	if err != nil {
+		return err
+	}
+	if err := s.accounts.SetPasswordSpendingReset(ctx, u, newHash, h, p.SessionID, lang); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrToken
+		}
+		return err
+	}
+	return nil
+}
+
+// liveToken returns the hash and the record of a live reset token; it is
+// checked before any password is decrypted, so the decryption answer is
+// only reachable with a live token.
+func (s *Service) liveToken(ctx context.Context, tok string) ([]byte, store.ResetToken, error) {
+	if tok == "" {
+		return nil, store.ResetToken{}, apierr.BadRequest("passwordResetToken", "is required")
+	}
+	if len(tok) > 128 {
+		return nil, store.ResetToken{}, ErrToken
+	}
+	h := s.hash(tok)
+	t, err := s.st.GetResetToken(ctx, h, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, store.ResetToken{}, ErrToken
+	}
+	if err != nil {
+		return nil, store.ResetToken{}, fmt.Errorf("recovery: read token: %w", err)
+	}
+	return h, t, nil
 }

@@ -223,6 +223,12 @@ type Change struct {
 	EndOthers bool
 	Keep      string // the session that stays when EndOthers
 	Notices   []*OutboxMessage
+	// SpendReset, if set, is the hash of a reset token spent by the change
+	// (a signed-in password change proven by a reset code instead of the
+	// old password): it must be the user's, unused and unexpired at
+	// u.UpdatedAt, else ErrNotFound and nothing is written. As with a
+	// reset, the account's password failures are cleared with it.
+	SpendReset []byte
 }
 
 // PasswordFailures names the counter of an account's wrong passwords (ASVS

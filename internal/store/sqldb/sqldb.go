@@ -439,6 +439,20 @@ func (db *DB) updateUser(ctx context.Context, q querier, u store.User) error {
 // ChangeCredentials implements store.Users.
 func (db *DB) ChangeCredentials(ctx context.Context, u store.User, c store.Change) error {
 	return db.tx(ctx, "change credentials", func(tx *sql.Tx) error {
+		if c.SpendReset != nil {
+			res, err := tx.ExecContext(ctx, db.q("UPDATE reset_tokens SET used_at = ? "+
+				"WHERE token_hash = ? AND user_id = ? AND used_at = 0 AND expires_at > ?"),
+				ms(u.UpdatedAt), c.SpendReset, u.ID, ms(u.UpdatedAt))
+			if err != nil {
+				return err
+			}
+			if err := mustAffect(res); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, db.q(clearFailures+"?"), store.PasswordFailures(u.ID)); err != nil {
+				return err
+			}
+		}
 		if err := db.updateUser(ctx, tx, u); err != nil {
 			return err
 		}

@@ -184,6 +184,61 @@ var sessionTests = []test{
 			t.Errorf("a change without EndOthers revoked a session")
 		}
 	}},
+	{"ChangeCredentialsSpendsAResetToken", func(t *testing.T, st store.Store) {
+		ann := newUser(t, st, "ann", "")
+		bob := newUser(t, st, "bob", "")
+		ok(t, st.CreateResetToken(ctx, resetToken("ann-tok", ann.ID, t0)))
+		ok(t, st.CreateResetToken(ctx, resetToken("bob-tok", bob.ID, t0)))
+		hour := t0.Truncate(time.Hour)
+		_, err := st.Hit(ctx, store.PasswordFailures(ann.ID), hour, hour.Add(time.Hour))
+		ok(t, err)
+		changed := ann
+		changed.PasswordHash = "new-hash"
+		// Refused, writing nothing: another user's token, an unknown one,
+		// one expired at the change.
+		for _, c := range []struct {
+			name string
+			tok  []byte
+			at   time.Time
+		}{
+			{"bob's token", hash("bob-tok"), t0.Add(time.Minute)},
+			{"an unknown token", hash("nope"), t0.Add(time.Minute)},
+			{"an expired token", hash("ann-tok"), t0.Add(15 * time.Minute)},
+		} {
+			changed.UpdatedAt = c.at
+			is(t, st.ChangeCredentials(ctx, changed, store.Change{SpendReset: c.tok}), store.ErrNotFound)
+			got, err := st.GetUserByID(ctx, ann.ID)
+			ok(t, err)
+			if got.PasswordHash == "new-hash" {
+				t.Fatalf("%s: the password changed", c.name)
+			}
+			if n, err := st.Count(ctx, store.PasswordFailures(ann.ID), hour); err != nil || n != 1 {
+				t.Fatalf("%s: failure count %d (%v), want 1", c.name, n, err)
+			}
+		}
+		for _, name := range []string{"ann-tok", "bob-tok"} {
+			if _, err := st.GetResetToken(ctx, hash(name), t0.Add(time.Minute)); err != nil {
+				t.Fatalf("%s after the refused changes: %v", name, err)
+			}
+		}
+		changed.UpdatedAt = t0.Add(time.Minute)
+		ok(t, st.ChangeCredentials(ctx, changed, store.Change{SpendReset: hash("ann-tok")}))
+		got, err := st.GetUserByID(ctx, ann.ID)
+		ok(t, err)
+		if got.PasswordHash != "new-hash" {
+			t.Fatalf("hash %q after the change", got.PasswordHash)
+		}
+		_, err = st.GetResetToken(ctx, hash("ann-tok"), t0.Add(time.Minute))
+		is(t, err, store.ErrNotFound)
+		if n, err := st.Count(ctx, store.PasswordFailures(ann.ID), hour); err != nil || n != 0 {
+			t.Fatalf("failure count %d (%v) after the change, want 0", n, err)
+		}
+		// Spent once: a second change with it is refused.
+		is(t, st.ChangeCredentials(ctx, changed, store.Change{SpendReset: hash("ann-tok")}), store.ErrNotFound)
+		if _, err := st.GetResetToken(ctx, hash("bob-tok"), t0.Add(time.Minute)); err != nil {
+			t.Fatalf("bob's token: %v", err)
+		}
+	}},
 	{"GetRefreshToken", func(t *testing.T, st store.Store) {
 		u := newUser(t, st, "ann", "")
 		rt := newSession(t, st, "s-1", u.ID)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -198,6 +199,33 @@ func Get(t testing.TB, url string) (int, string) {
 		t.Fatal(err)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// PostForm posts v as a form to an OAuth endpoint such as /oidc/token and
+// returns the status and the decoded JSON reply (nil if it is not JSON).
+func PostForm(t testing.TB, url string, v neturl.Values) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, strings.NewReader(v.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return DoJSON(t, req)
+}
+
+// DoJSON sends r and returns the status and the decoded JSON reply (nil if
+// it is not JSON): for the /oidc endpoints, which answer outside the
+// envelope.
+func DoJSON(t testing.TB, r *http.Request) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
 }
 
 // Post is Do("POST", ...).
