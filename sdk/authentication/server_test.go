@@ -1010,3 +1010,37 @@ func TestServerUserInfo(t *testing.T) {
 		signUp(t, anonymous(t, env), s.email, srvNewPW)
 	})
 }
+
+// UpdatePassword with PasswordResetToken in place of OldPassword: a
+// signed-in user who forgot the password proves the address instead; the
+// token works once.
+func TestServerUpdatePasswordWithResetToken(t *testing.T) {
+	t.Parallel()
+	env := khtest.Start(t, khtest.FastHash)
+	ctx := t.Context()
+	c := newClient(t, env)
+	const email = "forgot-signed-in@example.com"
+	signUp(t, c, email, srvOldPW)
+	s := signIn(t, c, email, srvOldPW)
+	sc := newClient(t, env, func(o *authentication.AuthenticationClientOptions) { o.AccessToken = s.AccessToken })
+	if _, err := sc.SendEmail(ctx, &authentication.SendEmailDto{Email: email, Channel: authentication.ChannelResetPassword}); err != nil {
+		t.Fatalf("SendEmail: %v", err)
+	}
+	v, err := sc.VerifyResetPasswordRequest(ctx, &authentication.VerifyResetPasswordRequestDto{
+		VerifyMethod:         authentication.VerifyMethodEmailPassCode,
+		EmailPassCodePayload: &authentication.ResetPasswordByEmailPassCodeDto{Email: email, PassCode: mailCode(t, env, email)},
+	})
+	if err != nil {
+		t.Fatalf("VerifyResetPasswordRequest: %v", err)
+	}
+	update := func() error {
+		_, err := sc.UpdatePassword(ctx, &authentication.UpdatePasswordDto{NewPassword: encrypt(t, c, srvNewPW, authentication.PasswordEncryptTypeSM2),
+			PasswordEncryptType: authentication.PasswordEncryptTypeSM2, PasswordResetToken: v.Data.PasswordResetToken})
+		return err
+	}
+	if err := update(); err != nil {
+		t.Fatalf("UpdatePassword with the token: %v", err)
+	}
+	wantAPIError(t, update(), 400, apierr.CodeResetTokenInvalid)
+	signIn(t, c, email, srvNewPW)
+}
