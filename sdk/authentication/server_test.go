@@ -140,8 +140,9 @@ func signIn(t *testing.T, c *authentication.AuthenticationClient, email, pw stri
 	return d
 }
 
-// resetByEmail runs the whole forgot-password flow through c.
-func resetByEmail(t *testing.T, env *khtest.Env, c *authentication.AuthenticationClient, email, pw string, typ authentication.PasswordEncryptType) {
+// resetTokenByEmail mails a reset code to email and trades it for a token,
+// through c.
+func resetTokenByEmail(t *testing.T, env *khtest.Env, c *authentication.AuthenticationClient, email string) string {
 	t.Helper()
 	ctx := t.Context()
 	if _, err := c.SendEmail(ctx, &authentication.SendEmailDto{Email: email, Channel: authentication.ChannelResetPassword}); err != nil {
@@ -154,8 +155,15 @@ func resetByEmail(t *testing.T, env *khtest.Env, c *authentication.Authenticatio
 	if err != nil {
 		t.Fatalf("VerifyResetPasswordRequest: %v", err)
 	}
-	r, err := c.ResetPassword(ctx, &authentication.ResetPasswordDto{
-		Password: encrypt(t, c, pw, typ), PasswordResetToken: v.Data.PasswordResetToken, PasswordEncryptType: typ})
+	return v.Data.PasswordResetToken
+}
+
+// resetByEmail runs the whole forgot-password flow through c.
+func resetByEmail(t *testing.T, env *khtest.Env, c *authentication.AuthenticationClient, email, pw string, typ authentication.PasswordEncryptType) {
+	t.Helper()
+	tok := resetTokenByEmail(t, env, c, email)
+	r, err := c.ResetPassword(t.Context(), &authentication.ResetPasswordDto{
+		Password: encrypt(t, c, pw, typ), PasswordResetToken: tok, PasswordEncryptType: typ})
 	if err != nil || !r.Data.Success {
 		t.Fatalf("ResetPassword: %+v, %v", r, err)
 	}
@@ -1023,19 +1031,10 @@ func TestServerUpdatePasswordWithResetToken(t *testing.T) {
 	signUp(t, c, email, srvOldPW)
 	s := signIn(t, c, email, srvOldPW)
 	sc := newClient(t, env, func(o *authentication.AuthenticationClientOptions) { o.AccessToken = s.AccessToken })
-	if _, err := sc.SendEmail(ctx, &authentication.SendEmailDto{Email: email, Channel: authentication.ChannelResetPassword}); err != nil {
-		t.Fatalf("SendEmail: %v", err)
-	}
-	v, err := sc.VerifyResetPasswordRequest(ctx, &authentication.VerifyResetPasswordRequestDto{
-		VerifyMethod:         authentication.VerifyMethodEmailPassCode,
-		EmailPassCodePayload: &authentication.ResetPasswordByEmailPassCodeDto{Email: email, PassCode: mailCode(t, env, email)},
-	})
-	if err != nil {
-		t.Fatalf("VerifyResetPasswordRequest: %v", err)
-	}
+	tok := resetTokenByEmail(t, env, sc, email)
 	update := func() error {
 		_, err := sc.UpdatePassword(ctx, &authentication.UpdatePasswordDto{NewPassword: encrypt(t, c, srvNewPW, authentication.PasswordEncryptTypeSM2),
-			PasswordEncryptType: authentication.PasswordEncryptTypeSM2, PasswordResetToken: v.Data.PasswordResetToken})
+			PasswordEncryptType: authentication.PasswordEncryptTypeSM2, PasswordResetToken: tok})
 		return err
 	}
 	if err := update(); err != nil {

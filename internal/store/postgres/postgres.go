@@ -37,6 +37,10 @@ var Dialect = sqldb.Dialect{
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505" // unique_violation
 	},
+	IsRetryable: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && (e.Code == "40P01" || e.Code == "40001") // deadlock_detected, serialization_failure
+	},
 }
 
 // migrationLock is the pg_advisory_lock key every Keyhaven replica takes

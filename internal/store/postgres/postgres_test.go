@@ -221,19 +221,8 @@ func TestResetTokenWaitsForAnAddressChangeInFlight(t *testing.T) {
 // a stronger lock (FOR SHARE) made PostgreSQL abort one of them.
 func TestResetTokenDoesNotDeadlockWithAResetInFlight(t *testing.T) {
 	ctx := t.Context()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	u := store.User{ID: "u-dl", Email: "dl@example.com", EmailKey: "dl@example.com", PasswordHash: "old", Status: "Activated",
-		CreatedAt: now, UpdatedAt: now}
-	st, tx := inFlight(t, u)
-	old := store.ResetToken{TokenHash: []byte("old-token-hash-00000000000000000"), UserID: u.ID, AppID: "app",
-		CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute), EmailKey: u.EmailKey}
-	if err := st.CreateResetToken(ctx, old); err != nil {
-		t.Fatal(err)
-	}
-	// A reset in flight: its token row claimed, the user not yet updated.
-	if _, err := tx.ExecContext(ctx, "UPDATE reset_tokens SET used_at = $1 WHERE token_hash = $2", ms(now), old.TokenHash); err != nil {
-		t.Fatal(err)
-	}
+	st, tx, u, old := resetInFlight(t)
+	now := old.CreatedAt
 	fresh := old
 	fresh.TokenHash = []byte("new-token-hash-00000000000000000")
 	done := make(chan error, 1)
@@ -254,3 +243,48 @@ func TestResetTokenDoesNotDeadlockWithAResetInFlight(t *testing.T) {
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// resetInFlight makes a user with a live reset token, and a transaction
+// that has claimed the token as ResetPassword does first (its token row
+// locked) and has not yet updated the user.
+func resetInFlight(t *testing.T) (*postgres.Store, *sql.Tx, store.User, store.ResetToken) {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	u := store.User{ID: "u-1", Email: "ann@example.com", EmailKey: "ann@example.com", PasswordHash: "old", Status: "Activated",
+		CreatedAt: now, UpdatedAt: now}
+	st, tx := inFlight(t, u)
+	tok := store.ResetToken{TokenHash: []byte("old-token-hash-00000000000000000"), UserID: u.ID, AppID: "app",
+		CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute), EmailKey: u.EmailKey}
+	if err := st.CreateResetToken(t.Context(), tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(t.Context(), "UPDATE reset_tokens SET used_at = $1 WHERE token_hash = $2", ms(now), tok.TokenHash); err != nil {
+		t.Fatal(err)
+	}
+	return st, tx, u, tok
+}
+
+// An account deletion and a reset of the same account can still meet in a
+// lock cycle (the reset holds its token and waits for the user's row, the
+// deletion holds the row and waits for the tokens): PostgreSQL aborts one,
+// and the store runs its victim again rather than fail.
+func TestDeadlockVictimRunsAgain(t *testing.T) {
+	ctx := t.Context()
+	st, tx, u, _ := resetInFlight(t)
+	done := make(chan error, 1)
+	go func() { done <- st.DeleteUser(ctx, u.ID, nil) }()
+	time.Sleep(200 * time.Millisecond) // the deletion holds the user's row and waits for the token
+	// The reset takes the user's row: a cycle. The deletion, waiting
+	// longer, finds it first and is the victim.
+	_, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = 'new' WHERE id = $1", u.ID)
+	if err == nil {
+		err = tx.Commit()
+	}
+	t.Logf("the reset in flight: %v", err)
+	if err := <-done; err != nil {
+		t.Fatalf("DeleteUser beside a reset in flight: %v", err)
+	}
+	if _, err := st.GetUserByID(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the user after DeleteUser: %v", err)
+	}
+}

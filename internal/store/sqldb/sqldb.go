@@ -31,6 +31,9 @@ type Dialect struct {
 	SkipLocked string
 	// IsUniqueViolation reports whether err is a unique-constraint failure.
 	IsUniqueViolation func(error) bool
+	// IsRetryable reports whether the database aborted a transaction that
+	// may simply run again (a deadlock's victim): see DB.retry.
+	IsRetryable func(error) bool
 	// PostgresSQL: the SQL may use PostgreSQL's extensions (INSERT inside
 	// WITH, array parameters), so a multi-step write can be one statement,
 	// one round trip.
@@ -169,15 +172,35 @@ func (db *DB) tx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
 	if db.group != nil {
 		return db.group.do(ctx, op, fn)
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return db.err(op, err)
+	return db.retry(ctx, func() error {
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return db.err(op, err)
+		}
+		if err := fn(tx); err != nil {
+			_ = tx.Rollback()
+			return db.err(op, err)
+		}
+		return db.err(op, tx.Commit())
+	})
+}
+
+// attempts bounds how often a write the database aborted as retryable runs.
+const attempts = 3
+
+// retry runs a write again when the database aborted it as a deadlock's
+// victim. Writers take rows in one order where they can (a user's row, then
+// its tokens), but a reset claims its token before the user's row, and a
+// rare cycle with an account deletion stays possible; the victim then runs
+// again rather than answer 500. Each attempt is a new transaction, and
+// every write's function sets its results afresh, so a rerun is safe.
+func (db *DB) retry(ctx context.Context, run func() error) error {
+	for n := 1; ; n++ {
+		err := run()
+		if err == nil || n == attempts || db.d.IsRetryable == nil || !db.d.IsRetryable(err) || ctx.Err() != nil {
+			return err
+		}
 	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return db.err(op, err)
-	}
-	return db.err(op, tx.Commit())
 }
 
 // querier is the write pool or a transaction on it.
@@ -192,7 +215,7 @@ type querier interface {
 // job in the next batch.
 func (db *DB) exec(ctx context.Context, op string, fn func(querier) error) error {
 	if db.group == nil {
-		return db.err(op, fn(db.write))
+		return db.retry(ctx, func() error { return db.err(op, fn(db.write)) })
 	}
 	return db.group.do(ctx, op, func(tx *sql.Tx) error { return fn(tx) })
 }
@@ -449,12 +472,16 @@ func (db *DB) ChangeCredentials(ctx context.Context, u store.User, c store.Chang
 			if err := mustAffect(res); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, db.q(clearFailures+"?"), store.PasswordFailures(u.ID)); err != nil {
-				return err
-			}
 		}
 		if err := db.updateUser(ctx, tx, u); err != nil {
 			return err
+		}
+		if c.SpendReset != nil {
+			// After the user's row, as ResetPassword and a sign-in's
+			// give-back order them.
+			if _, err := tx.ExecContext(ctx, db.q(clearFailures+"?"), store.PasswordFailures(u.ID)); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, db.q(dropResetTokens+"?"), u.ID); err != nil {
 			return err
@@ -521,9 +548,11 @@ func (db *DB) RecordSignIn(ctx context.Context, userID string, at time.Time, ip,
 func (db *DB) DeleteUser(ctx context.Context, id string, notice *store.OutboxMessage) error {
 	return db.tx(ctx, "delete user", func(tx *sql.Tx) error {
 		if db.d.PostgresSQL {
-			// The user row first, as every writer takes it: deleting the
-			// tokens first could deadlock with CreateResetToken, which
-			// holds the row and then deletes the user's older tokens.
+			// The user row first: deleting the tokens first could deadlock
+			// with CreateResetToken, which holds the row and then deletes
+			// the user's older tokens. (A reset, which holds its token and
+			// then takes the row, can still meet this in a cycle: see
+			// retry.)
 			if _, err := tx.ExecContext(ctx, db.q("SELECT 1 FROM users WHERE id = ? FOR UPDATE"), id); err != nil {
 				return err
 			}
