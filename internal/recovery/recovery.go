@@ -183,6 +183,9 @@ func (s *Service) UpdateSignedIn(ctx context.Context, p session.Principal, passw
 		return err
 	}
 	u, err := s.st.GetUserByID(ctx, p.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrToken // deleted meanwhile: its tokens went with it
+	}
 	if err != nil {
 		return fmt.Errorf("recovery: read account: %w", err)
 	}
