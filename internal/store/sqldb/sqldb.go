@@ -185,7 +185,8 @@ func (db *DB) tx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
 	})
 }
 
-// attempts bounds how often a write the database aborted as retryable runs.
+// attempts bounds how often, in all, a write the database aborted as
+// retryable runs.
 const attempts = 3
 
 // retry runs a write again when the database aborted it as a deadlock's
@@ -881,22 +882,24 @@ func (db *DB) resetPasswordCTE(ctx context.Context, hash []byte, newHash string,
 	}
 	var userID sql.NullString
 	var id sql.NullInt64
-	err := db.write.QueryRowContext(ctx, db.q(
-		"WITH t AS ("+claimResetToken+"), "+
-			"u AS ("+setPassword+"(SELECT user_id FROM t) RETURNING id), "+
-			"s AS ("+revokeSessions+"(SELECT id FROM u)), "+
-			"r AS ("+revokeRefreshes+"(SELECT id FROM u)), "+
-			"d AS ("+dropResetTokens+"(SELECT id FROM u) AND token_hash <> ?), "+
-			"f AS ("+clearFailures+"CAST(? AS TEXT) || (SELECT id FROM u)), "+
-			"o AS ("+outboxInsert+"SELECT ?, ?, 0, ?, ?, ?, 0, '' WHERE ?::boolean AND EXISTS (SELECT 1 FROM u) RETURNING id) "+
-			"SELECT (SELECT id FROM u), (SELECT id FROM o)"),
-		ms(now), hash, ms(now),
-		newHash, ms(now), ms(now),
-		ms(now),
-		ms(now),
-		hash,
-		store.PasswordFailures(""),
-		m.Kind, m.Payload, ms(m.CreatedAt), ms(m.NotBefore), ms(m.ExpiresAt), notice != nil).Scan(&userID, &id)
+	err := db.retry(ctx, func() error {
+		return db.write.QueryRowContext(ctx, db.q(
+			"WITH t AS ("+claimResetToken+"), "+
+				"u AS ("+setPassword+"(SELECT user_id FROM t) RETURNING id), "+
+				"s AS ("+revokeSessions+"(SELECT id FROM u)), "+
+				"r AS ("+revokeRefreshes+"(SELECT id FROM u)), "+
+				"d AS ("+dropResetTokens+"(SELECT id FROM u) AND token_hash <> ?), "+
+				"f AS ("+clearFailures+"CAST(? AS TEXT) || (SELECT id FROM u)), "+
+				"o AS ("+outboxInsert+"SELECT ?, ?, 0, ?, ?, ?, 0, '' WHERE ?::boolean AND EXISTS (SELECT 1 FROM u) RETURNING id) "+
+				"SELECT (SELECT id FROM u), (SELECT id FROM o)"),
+			ms(now), hash, ms(now),
+			newHash, ms(now), ms(now),
+			ms(now),
+			ms(now),
+			hash,
+			store.PasswordFailures(""),
+			m.Kind, m.Payload, ms(m.CreatedAt), ms(m.NotBefore), ms(m.ExpiresAt), notice != nil).Scan(&userID, &id)
+	})
 	if err == nil && !userID.Valid {
 		// No live token (its user's rows cascade with it, so a claimed
 		// token always has a user to update).
