@@ -281,7 +281,8 @@ func (s *Service) UpdatePassword(ctx context.Context, p session.Principal, newPW
 	}
 	now := s.now()
 	u.PasswordHash, u.PasswordLastSetAt, u.UpdatedAt = h, now, now
-	return s.change(ctx, u, true, p.SessionID, lang, "password_changed", u.Email, u.Phone)
+	return s.changeWith(ctx, u, store.Change{EndOthers: true, Keep: p.SessionID, PasswordOnly: true},
+		lang, "password_changed", u.Email, u.Phone)
 }
 
 // SetPasswordSpendingReset sets u's password to newHash in place of the
@@ -292,7 +293,7 @@ func (s *Service) UpdatePassword(ctx context.Context, p session.Principal, newPW
 func (s *Service) SetPasswordSpendingReset(ctx context.Context, u store.User, newHash string, tokenHash []byte, keep, lang string) error {
 	now := s.now()
 	u.PasswordHash, u.PasswordLastSetAt, u.UpdatedAt = newHash, now, now
-	return s.changeWith(ctx, u, store.Change{EndOthers: true, Keep: keep, SpendReset: tokenHash},
+	return s.changeWith(ctx, u, store.Change{EndOthers: true, Keep: keep, SpendReset: tokenHash, PasswordOnly: true},
 		lang, "password_changed", u.Email, u.Phone)
 }
 

@@ -229,6 +229,11 @@ type Change struct {
 	// u.UpdatedAt, else ErrNotFound and nothing is written. As with a
 	// reset, the account's password failures are cleared with it.
 	SpendReset []byte
+	// PasswordOnly writes only u's password hash, PasswordLastSetAt and
+	// UpdatedAt, not the whole row: a password change reads the user and
+	// then hashes for tens of milliseconds, and writing back the rest of
+	// what it read would undo a profile update made meanwhile.
+	PasswordOnly bool
 }
 
 // PasswordFailures names the counter of an account's wrong passwords (ASVS

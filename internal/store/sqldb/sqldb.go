@@ -474,7 +474,15 @@ func (db *DB) ChangeCredentials(ctx context.Context, u store.User, c store.Chang
 				return err
 			}
 		}
-		if err := db.updateUser(ctx, tx, u); err != nil {
+		if c.PasswordOnly {
+			res, err := tx.ExecContext(ctx, db.q(setPassword+"?"), u.PasswordHash, ms(u.PasswordLastSetAt), ms(u.UpdatedAt), u.ID)
+			if err != nil {
+				return err
+			}
+			if err := mustAffect(res); err != nil {
+				return err
+			}
+		} else if err := db.updateUser(ctx, tx, u); err != nil {
 			return err
 		}
 		if c.SpendReset != nil {

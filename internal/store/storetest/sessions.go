@@ -177,6 +177,21 @@ var sessionTests = []test{
 			t.Errorf("another user's reset token: %v", err)
 		}
 		same(t, "the notice, claimed by the id ChangeCredentials set", ids(claimIDs(t, st, now, m.ID)), []int64{m.ID})
+		// PasswordOnly writes the password and leaves the rest of the row
+		// as it is now, not as the caller read it.
+		fresh, err := st.GetUserByID(ctx, ann.ID)
+		ok(t, err)
+		fresh.Profile = []byte(`{"nickname":"changed meanwhile"}`)
+		ok(t, st.UpdateUser(ctx, fresh))
+		stale := changed
+		stale.PasswordHash, stale.PasswordLastSetAt, stale.UpdatedAt = "newer-hash", now.Add(time.Second), now.Add(time.Second)
+		ok(t, st.ChangeCredentials(ctx, stale, store.Change{PasswordOnly: true}))
+		got, err = st.GetUserByID(ctx, ann.ID)
+		ok(t, err)
+		if got.PasswordHash != "newer-hash" || !got.PasswordLastSetAt.Equal(now.Add(time.Second)) || string(got.Profile) != `{"nickname":"changed meanwhile"}` {
+			t.Fatalf("after a PasswordOnly change: hash %q, set at %v, profile %s", got.PasswordHash, got.PasswordLastSetAt, got.Profile)
+		}
+		is(t, st.ChangeCredentials(ctx, store.User{ID: "nope", UpdatedAt: now}, store.Change{PasswordOnly: true}), store.ErrNotFound)
 		// Without EndOthers the sessions stay.
 		newSession(t, st, "a-3", ann.ID)
 		ok(t, st.ChangeCredentials(ctx, changed, store.Change{}))
