@@ -279,21 +279,17 @@ func (s *Service) UpdatePassword(ctx context.Context, p session.Principal, newPW
 	if err != nil {
 		return err
 	}
-	now := s.now()
-	u.PasswordHash, u.PasswordLastSetAt, u.UpdatedAt = h, now, now
-	return s.changeWith(ctx, u, store.Change{EndOthers: true, Keep: p.SessionID, PasswordOnly: true},
-		lang, "password_changed", u.Email, u.Phone)
+	return s.SetPassword(ctx, u, h, p.SessionID, lang, nil)
 }
 
-// SetPasswordSpendingReset sets u's password to newHash in place of the
-// old-password check, spending the reset token whose hash is tokenHash in
-// the same transaction (store.ErrNotFound, nothing written, if it is not
-// u's live token). As with UpdatePassword, other sessions end and keep
-// stays.
-func (s *Service) SetPasswordSpendingReset(ctx context.Context, u store.User, newHash string, tokenHash []byte, keep, lang string) error {
+// SetPassword sets u's password to newHash: other sessions end, keep stays,
+// and a notice goes out. spendReset, if not nil, is the hash of a reset
+// token spent in the same transaction, in place of the old-password check
+// (store.ErrNotFound, nothing written, unless it is u's live token).
+func (s *Service) SetPassword(ctx context.Context, u store.User, newHash, keep, lang string, spendReset []byte) error {
 	now := s.now()
 	u.PasswordHash, u.PasswordLastSetAt, u.UpdatedAt = newHash, now, now
-	return s.changeWith(ctx, u, store.Change{EndOthers: true, Keep: keep, SpendReset: tokenHash, PasswordOnly: true},
+	return s.changeWith(ctx, u, store.Change{EndOthers: true, Keep: keep, SpendReset: spendReset, PasswordOnly: true},
 		lang, "password_changed", u.Email, u.Phone)
 }
 

@@ -193,7 +193,7 @@ func (s *Service) UpdateSignedIn(ctx context.Context, p session.Principal, passw
 	if err != nil {
 		return err
 	}
-	if err := s.accounts.SetPasswordSpendingReset(ctx, u, newHash, h, p.SessionID, lang); err != nil {
+	if err := s.accounts.SetPassword(ctx, u, newHash, p.SessionID, lang, h); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrToken
 		}

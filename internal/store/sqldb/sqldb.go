@@ -325,11 +325,7 @@ func (db *DB) PutApp(ctx context.Context, a store.App) error {
 // SetAppPublic implements store.Apps.
 func (db *DB) SetAppPublic(ctx context.Context, id string, public bool) error {
 	return db.exec(ctx, "set app public", func(q querier) error {
-		res, err := q.ExecContext(ctx, db.q("UPDATE apps SET public = ? WHERE id = ?"), public, id)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res)
+		return oneRow(q.ExecContext(ctx, db.q("UPDATE apps SET public = ? WHERE id = ?"), public, id))
 	})
 }
 
@@ -464,22 +460,17 @@ func (db *DB) updateUser(ctx context.Context, q querier, u store.User) error {
 func (db *DB) ChangeCredentials(ctx context.Context, u store.User, c store.Change) error {
 	return db.tx(ctx, "change credentials", func(tx *sql.Tx) error {
 		if c.SpendReset != nil {
-			res, err := tx.ExecContext(ctx, db.q("UPDATE reset_tokens SET used_at = ? "+
-				"WHERE token_hash = ? AND user_id = ? AND used_at = 0 AND expires_at > ?"),
-				ms(u.UpdatedAt), c.SpendReset, u.ID, ms(u.UpdatedAt))
-			if err != nil {
+			// The reset's own claim; another user's token is rolled back.
+			var owner string
+			if err := tx.QueryRowContext(ctx, db.q(claimResetToken), ms(u.UpdatedAt), c.SpendReset, ms(u.UpdatedAt)).Scan(&owner); err != nil {
 				return err
 			}
-			if err := mustAffect(res); err != nil {
-				return err
+			if owner != u.ID {
+				return store.ErrNotFound
 			}
 		}
 		if c.PasswordOnly {
-			res, err := tx.ExecContext(ctx, db.q(setPassword+"?"), u.PasswordHash, ms(u.PasswordLastSetAt), ms(u.UpdatedAt), u.ID)
-			if err != nil {
-				return err
-			}
-			if err := mustAffect(res); err != nil {
+			if err := oneRow(tx.ExecContext(ctx, db.q(setPassword+"?"), u.PasswordHash, ms(u.PasswordLastSetAt), ms(u.UpdatedAt), u.ID)); err != nil {
 				return err
 			}
 		} else if err := db.updateUser(ctx, tx, u); err != nil {
@@ -509,6 +500,14 @@ func (db *DB) ChangeCredentials(ctx context.Context, u store.User, c store.Chang
 		}
 		return nil
 	})
+}
+
+// oneRow is mustAffect on an Exec's results.
+func oneRow(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	return mustAffect(res)
 }
 
 func mustAffect(res sql.Result) error {
@@ -799,11 +798,7 @@ func (db *DB) CreateResetToken(ctx context.Context, t store.ResetToken) error {
 			"SELECT ?, ?, ?, ?, ?, 0 FROM u"
 		args := append(held, row...)
 		return db.exec(ctx, "create reset token", func(q querier) error {
-			res, err := q.ExecContext(ctx, db.q(stmt), args...)
-			if err != nil {
-				return err
-			}
-			return mustAffect(res)
+			return oneRow(q.ExecContext(ctx, db.q(stmt), args...))
 		})
 	}
 	// SQLite: the transaction holds the write lock, so no change of address
@@ -812,12 +807,8 @@ func (db *DB) CreateResetToken(ctx context.Context, t store.ResetToken) error {
 		if _, err := tx.ExecContext(ctx, db.q("DELETE FROM reset_tokens WHERE user_id IN ("+holder+")"), held...); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, db.q("INSERT INTO reset_tokens(token_hash, user_id, app_id, created_at, expires_at, used_at) "+
-			"SELECT ?, ?, ?, ?, ?, 0 WHERE EXISTS ("+holder+")"), append(row, held...)...)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res)
+		return oneRow(tx.ExecContext(ctx, db.q("INSERT INTO reset_tokens(token_hash, user_id, app_id, created_at, expires_at, used_at) "+
+			"SELECT ?, ?, ?, ?, ?, 0 WHERE EXISTS ("+holder+")"), append(row, held...)...))
 	})
 }
 
