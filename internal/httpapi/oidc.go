@@ -179,17 +179,24 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleEndSession serves GET /oidc/session/end (buildLogoutUrl's target):
-// ends the session named by id_token_hint and redirects to
+// ends the session named by id_token_hint, expired or not, and redirects to
 // post_logout_redirect_uri only if it is on the issuer's own origin or is a
-// relative path; anything else would be an open redirect.
+// relative path; anything else would be an open redirect. A hint that is not
+// one of our id tokens, or a session that could not be ended, is said so,
+// never answered "signed out".
 func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	w.Header().Set("Cache-Control", "no-store")
 	if hint := q.Get("id_token_hint"); hint != "" {
 		var c session.IDClaims
-		if err := s.keys.Signer.Verify(hint, s.now(), &c); err == nil && c.SessionID != "" {
-			if err := s.sessions.End(r.Context(), c.SessionID); err != nil {
-				s.log.ErrorContext(r.Context(), "end session failed", "request_id", requestID(r.Context()), "err", err)
-			}
+		if err := s.keys.Signer.VerifyAnyAge(hint, &c); err != nil || c.SessionID == "" {
+			http.Error(w, "id_token_hint is not an ID token of this server: nothing was signed out", http.StatusBadRequest)
+			return
+		}
+		if err := s.sessions.End(r.Context(), c.SessionID); err != nil {
+			s.log.ErrorContext(r.Context(), "end session failed", "request_id", requestID(r.Context()), "err", err)
+			http.Error(w, "the session could not be ended; try again", http.StatusInternalServerError)
+			return
 		}
 	}
 	target := q.Get("post_logout_redirect_uri")
@@ -201,12 +208,10 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
 			}
 			target += sep + "state=" + url.QueryEscape(st)
 		}
-		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, target, http.StatusFound)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write([]byte("You are signed out.\n"))
 }
 

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -381,4 +382,47 @@ func TestIDTokenIsNotAnAccessToken(t *testing.T) {
 		t.Fatalf("update-profile with an id token: %d %s", r.StatusCode, r.Raw)
 	}
 	u.profile().MustOK(t)
+}
+
+// Apps keep the id token from sign-in, so a logout usually comes after it
+// has expired (OIDC RP-Initiated Logout §2: the OP should accept it). Such a
+// hint still ends the session; a hint that is not our id token says so
+// instead of "signed out".
+func TestLogoutWithAnExpiredIDToken(t *testing.T) {
+	clock := khtest.NewClock()
+	env := khtest.Start(t, khtest.FastHash, khtest.WithClock(clock))
+	u := signUpIn(t, env, "late-bye@example.com")
+	other := signUpIn(t, env, "stays@example.com")
+	clock.Advance(env.Config.AccessTokenTTL + time.Minute)
+	end := func(hint string) (int, string) {
+		resp, err := http.Get(env.URL + "/oidc/session/end?" + url.Values{"id_token_hint": {hint}}.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	refresh := func(v signedIn) int {
+		code, _ := oidcForm(t, env, env.AppID, env.AppSecret, "/oidc/token",
+			url.Values{"grant_type": {"refresh_token"}, "refresh_token": {v.rt}})
+		return code
+	}
+	// A forged hint: our header and claims, someone else's signature.
+	parts := strings.Split(other.idt, ".")
+	forged := parts[0] + "." + parts[1] + "." + strings.Split(u.idt, ".")[2]
+	for _, hint := range []string{"not-a-token", forged} {
+		if code, body := end(hint); code != http.StatusBadRequest || strings.Contains(body, "signed out.") {
+			t.Fatalf("bad hint %.20q: %d %q", hint, code, body)
+		}
+	}
+	if code := refresh(other); code != 200 {
+		t.Fatalf("a bad hint ended a session: refresh %d", code)
+	}
+	if code, body := end(u.idt); code != 200 || !strings.Contains(body, "signed out") {
+		t.Fatalf("logout with the expired id token: %d %q", code, body)
+	}
+	if code := refresh(u); code != http.StatusBadRequest {
+		t.Fatalf("refresh after logout: %d, want 400 invalid_grant", code)
+	}
 }
