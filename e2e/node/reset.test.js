@@ -310,6 +310,13 @@ test('client_secret_basic: right secret signs in, wrong secret gets 401', TIMEOU
   // The basic client refreshes through the same header.
   const n = await basic.getNewAccessTokenByRefreshToken(t.refresh_token);
   assert.equal(typeof n.access_token, 'string');
+  // Introspection and revocation: this client sends the secret both in the
+  // Basic header and (their own default, client_secret_post) in the body.
+  const live = await basic.introspectToken(n.access_token);
+  assert.equal(live.active, true, JSON.stringify(live));
+  const extra = ok(await basic.signInByEmailPassword({ email, password }), 'basic sign-in, to revoke');
+  assert.equal(await basic.revokeToken(extra.access_token), true);
+  assert.equal((await basic.introspectToken(extra.access_token)).active, false);
 
   const wrongBasic = newClient({ tokenEndPointAuthMethod: 'client_secret_basic', appSecret: 'not-the-secret-0000000000' });
   const w = await wrongBasic.signInByEmailPassword({ email, password });

@@ -166,17 +166,17 @@ func TestConfidentialAppMustAuthenticate(t *testing.T) {
 	}
 	// Basic with an empty secret (and no secret in the body): "none" for a
 	// public app, a wrong secret for a confidential one.
-	basicEmpty := func(bodySecret string) int {
+	basic := func(secret string, body url.Values) int {
 		v := url.Values{"token": {rt}}
-		if bodySecret != "" {
-			v.Set("client_secret", bodySecret)
+		for k := range body {
+			v.Set(k, body.Get(k))
 		}
 		req, err := http.NewRequest("POST", env.URL+"/oidc/token/introspection", strings.NewReader(v.Encode()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(env.AppID, "")
+		req.SetBasicAuth(env.AppID, secret)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -184,18 +184,29 @@ func TestConfidentialAppMustAuthenticate(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	if code := basicEmpty(""); code != 200 {
+	if code := basic("", nil); code != 200 {
 		t.Fatalf("Basic with an empty secret, public app: %d", code)
 	}
-	// Basic and a secret in the body: two methods, refused.
-	if code := basicEmpty("wrong"); code != 400 {
-		t.Fatalf("Basic and client_secret in the body: %d", code)
+	// Basic and a different secret in the body: one would go unchecked.
+	if code := basic("", url.Values{"client_secret": {"wrong"}}); code != 400 {
+		t.Fatalf("Basic and another client_secret in the body: %d", code)
 	}
 	if err := env.Server.Store.SetAppPublic(t.Context(), env.AppID, false); err != nil {
 		t.Fatal(err)
 	}
-	if code := basicEmpty(""); code != 401 {
+	if code := basic("", nil); code != 401 {
 		t.Fatalf("Basic with an empty secret, confidential app: %d", code)
+	}
+	// The Node SDK set to client_secret_basic sends the secret both ways at
+	// introspection and revocation: the same secret twice is one method.
+	if code := basic(env.AppSecret, url.Values{"client_secret": {env.AppSecret}, "client_id": {env.AppID}}); code != 200 {
+		t.Fatalf("Basic and the same secret in the body: %d", code)
+	}
+	if code := basic(env.AppSecret, url.Values{"client_id": {"app-other"}}); code != 400 {
+		t.Fatalf("Basic and another client_id in the body: %d", code)
+	}
+	if code := basic("wrong", url.Values{"client_secret": {"wrong"}}); code != 401 {
+		t.Fatalf("the same wrong secret twice: %d", code)
 	}
 	if err := env.Server.Store.SetAppPublic(t.Context(), env.AppID, true); err != nil {
 		t.Fatal(err)
