@@ -76,7 +76,7 @@ func (s *Service) UpdateProfile(ctx context.Context, p session.Principal, in Pro
 
 // save writes u, mapping a taken identifier to the clear 409.
 func (s *Service) save(ctx context.Context, u store.User) error {
-	if err := s.st.UpdateUser(ctx, u); err != nil {
+	if err := s.st.UpdateUser(ctx, u, store.FieldProfile); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return errExists
 		}
@@ -85,14 +85,13 @@ func (s *Service) save(ctx context.Context, u store.User) error {
 	return nil
 }
 
-// change saves a new password, email or phone of u in one transaction with
-// what goes with it (store.ChangeCredentials): the user's reset tokens end,
-// the other sessions but keep end if endOthers, and the notice of kind to
-// email or phone (NoticeTo) is queued. Done as separate writes, a failure
+// change saves a new email or phone of u (the fields f) in one transaction
+// with what goes with it (store.ChangeCredentials): the user's reset tokens
+// end, and the notice of kind to email or phone (NoticeTo) is queued. Done as separate writes, a failure
 // between them left a changed password with the other sessions alive, or a
 // change nobody was told of.
-func (s *Service) change(ctx context.Context, u store.User, endOthers bool, keep, lang, kind, email, phone string) error {
-	return s.changeWith(ctx, u, store.Change{EndOthers: endOthers, Keep: keep}, lang, kind, email, phone)
+func (s *Service) change(ctx context.Context, u store.User, f store.Fields, lang, kind, email, phone string) error {
+	return s.changeWith(ctx, u, store.Change{Fields: f}, lang, kind, email, phone)
 }
 
 func (s *Service) changeWith(ctx context.Context, u store.User, c store.Change, lang, kind, email, phone string) error {
@@ -141,9 +140,9 @@ func (s *Service) BindEmail(ctx context.Context, p session.Principal, email, cod
 	if u.Phone != "" {
 		// A new binding is told to the channel the account had (NIST
 		// 6.1.2.1): whoever bound it may hold this session, not the phone.
-		return s.change(ctx, u, false, "", lang, "email_bound", "", u.Phone)
+		return s.change(ctx, u, store.FieldEmail, lang, "email_bound", "", u.Phone)
 	}
-	return s.change(ctx, u, false, "", lang, "email_bound", e.Address, "")
+	return s.change(ctx, u, store.FieldEmail, lang, "email_bound", e.Address, "")
 }
 
 // UnbindEmail removes the account's email; the code went to it on
@@ -164,7 +163,7 @@ func (s *Service) UnbindEmail(ctx context.Context, p session.Principal, code, la
 	}
 	old := u.Email
 	u.Email, u.EmailKey, u.EmailVerified, u.UpdatedAt = "", "", false, s.now()
-	return s.change(ctx, u, false, "", lang, "email_unbound", old, "")
+	return s.change(ctx, u, store.FieldEmail, lang, "email_unbound", old, "")
 }
 
 // BindPhone adds a phone to an account without one (CHANNEL_BIND_PHONE).
@@ -187,7 +186,7 @@ func (s *Service) BindPhone(ctx context.Context, p session.Principal, number, co
 		return err
 	}
 	u.Phone, u.PhoneVerified, u.UpdatedAt = ph.E164, true, s.now()
-	return s.change(ctx, u, false, "", lang, "phone_bound", u.Email, ph.E164)
+	return s.change(ctx, u, store.FieldPhone, lang, "phone_bound", u.Email, ph.E164)
 }
 
 // UnbindPhone removes the account's phone (CHANNEL_UNBIND_PHONE).
@@ -207,7 +206,7 @@ func (s *Service) UnbindPhone(ctx context.Context, p session.Principal, code, la
 	}
 	old := u.Phone
 	u.Phone, u.PhoneVerified, u.UpdatedAt = "", false, s.now()
-	return s.change(ctx, u, false, "", lang, "phone_unbound", "", old)
+	return s.change(ctx, u, store.FieldPhone, lang, "phone_unbound", "", old)
 }
 
 // SecurityInfo is GetSecurityInfoDto.
@@ -289,7 +288,7 @@ func (s *Service) UpdatePassword(ctx context.Context, p session.Principal, newPW
 func (s *Service) SetPassword(ctx context.Context, u store.User, newHash, keep, lang string, spendReset []byte) error {
 	now := s.now()
 	u.PasswordHash, u.PasswordLastSetAt, u.UpdatedAt = newHash, now, now
-	return s.changeWith(ctx, u, store.Change{EndOthers: true, Keep: keep, SpendReset: spendReset, PasswordOnly: true},
+	return s.changeWith(ctx, u, store.Change{EndOthers: true, Keep: keep, SpendReset: spendReset, Fields: store.FieldPassword},
 		lang, "password_changed", u.Email, u.Phone)
 }
 
@@ -424,7 +423,7 @@ func (s *Service) UpdateEmail(ctx context.Context, p session.Principal, tok, lan
 	}
 	old := u.Email
 	u.Email, u.EmailKey, u.EmailVerified, u.UpdatedAt = e.Address, e.Key, true, s.now()
-	return s.change(ctx, u, false, "", lang, "email_changed", old, u.Phone)
+	return s.change(ctx, u, store.FieldEmail, lang, "email_changed", old, u.Phone)
 }
 
 // PhoneChange is verify-update-phone-request's payload.
@@ -479,7 +478,7 @@ func (s *Service) UpdatePhone(ctx context.Context, p session.Principal, tok, lan
 	}
 	old := u.Phone
 	u.Phone, u.PhoneVerified, u.UpdatedAt = num, true, s.now()
-	return s.change(ctx, u, false, "", lang, "phone_changed", u.Email, old)
+	return s.change(ctx, u, store.FieldPhone, lang, "phone_changed", u.Email, old)
 }
 
 // DeleteProof is verify-delete-account-request's payload.

@@ -174,11 +174,12 @@ type Users interface {
 	GetUserByEmail(ctx context.Context, emailKey string) (User, error)
 	GetUserByPhone(ctx context.Context, phone string) (User, error)
 	GetUserByUsername(ctx context.Context, usernameKey string) (User, error)
-	// UpdateUser writes every mutable field of u (matched by ID); ErrNotFound
-	// if it is gone, ErrConflict if a unique value is taken.
-	UpdateUser(ctx context.Context, u User) error
-	// ChangeCredentials is UpdateUser for a change of the password, email or
-	// phone, in one transaction with what goes with it: the user's unused
+	// UpdateUser writes the fields of u (matched by ID) that f names, and
+	// UpdatedAt; ErrNotFound if it is gone, ErrConflict if a unique value
+	// is taken.
+	UpdateUser(ctx context.Context, u User, f Fields) error
+	// ChangeCredentials is UpdateUser (of c.Fields) for a change of the
+	// password, email or phone, in one transaction with what goes with it: the user's unused
 	// reset tokens are deleted (one sent to an old address, or issued
 	// before the change, must not outlive it); if c.EndOthers, every other
 	// session of the user but c.Keep ends with its refresh tokens; and
@@ -229,12 +230,27 @@ type Change struct {
 	// u.UpdatedAt, else ErrNotFound and nothing is written. As with a
 	// reset, the account's password failures are cleared with it.
 	SpendReset []byte
-	// PasswordOnly writes only u's password hash, PasswordLastSetAt and
-	// UpdatedAt, not the whole row: a password change reads the user and
-	// then hashes for tens of milliseconds, and writing back the rest of
-	// what it read would undo a profile update made meanwhile.
-	PasswordOnly bool
+	// Fields are the fields of u written.
+	Fields Fields
 }
+
+// Fields names the groups of a user's fields a write changes. A write
+// changes those and UpdatedAt, nothing else: flows read the row, then work
+// (a password change hashes for tens of milliseconds), and writing back the
+// rest of what they read would undo a change made meanwhile, such as a
+// reset's new password under a profile update.
+type Fields uint8
+
+const (
+	// FieldProfile is Profile, Username and UsernameKey.
+	FieldProfile Fields = 1 << iota
+	// FieldEmail is Email, EmailKey and EmailVerified.
+	FieldEmail
+	// FieldPhone is Phone and PhoneVerified.
+	FieldPhone
+	// FieldPassword is PasswordHash and PasswordLastSetAt.
+	FieldPassword
+)
 
 // PasswordFailures names the counter of an account's wrong passwords (ASVS
 // 2.2.1), shared by every check of its password. A reset clears it, so

@@ -440,20 +440,26 @@ func (db *DB) GetUserByUsername(ctx context.Context, key string) (store.User, er
 }
 
 // UpdateUser implements store.Users.
-func (db *DB) UpdateUser(ctx context.Context, u store.User) error {
-	return db.exec(ctx, "update user", func(q querier) error { return db.updateUser(ctx, q, u) })
+func (db *DB) UpdateUser(ctx context.Context, u store.User, f store.Fields) error {
+	return db.exec(ctx, "update user", func(q querier) error { return db.updateUser(ctx, q, u, f) })
 }
 
-func (db *DB) updateUser(ctx context.Context, q querier, u store.User) error {
-	res, err := q.ExecContext(ctx, db.q(
-		"UPDATE users SET email = ?, email_key = ?, email_verified = ?, phone = ?, phone_verified = ?, username = ?, "+
-			"username_key = ?, password_hash = ?, profile = ?, status = ?, password_last_set_at = ?, updated_at = ? WHERE id = ?"),
-		u.Email, nullable(u.EmailKey), u.EmailVerified, nullable(u.Phone), u.PhoneVerified, u.Username,
-		nullable(u.UsernameKey), u.PasswordHash, profileText(u.Profile), u.Status, ms(u.PasswordLastSetAt), ms(u.UpdatedAt), u.ID)
-	if err != nil {
-		return err
+func (db *DB) updateUser(ctx context.Context, q querier, u store.User, f store.Fields) error {
+	set, args := "", []any{}
+	add := func(part string, vals ...any) { set, args = set+part+", ", append(args, vals...) }
+	if f&store.FieldProfile != 0 {
+		add("profile = ?, username = ?, username_key = ?", profileText(u.Profile), u.Username, nullable(u.UsernameKey))
 	}
-	return mustAffect(res)
+	if f&store.FieldEmail != 0 {
+		add("email = ?, email_key = ?, email_verified = ?", u.Email, nullable(u.EmailKey), u.EmailVerified)
+	}
+	if f&store.FieldPhone != 0 {
+		add("phone = ?, phone_verified = ?", nullable(u.Phone), u.PhoneVerified)
+	}
+	if f&store.FieldPassword != 0 {
+		add("password_hash = ?, password_last_set_at = ?", u.PasswordHash, ms(u.PasswordLastSetAt))
+	}
+	return oneRow(q.ExecContext(ctx, db.q("UPDATE users SET "+set+"updated_at = ? WHERE id = ?"), append(args, ms(u.UpdatedAt), u.ID)...))
 }
 
 // ChangeCredentials implements store.Users.
@@ -469,11 +475,7 @@ func (db *DB) ChangeCredentials(ctx context.Context, u store.User, c store.Chang
 				return store.ErrNotFound
 			}
 		}
-		if c.PasswordOnly {
-			if err := oneRow(tx.ExecContext(ctx, db.q(setPassword+"?"), u.PasswordHash, ms(u.PasswordLastSetAt), ms(u.UpdatedAt), u.ID)); err != nil {
-				return err
-			}
-		} else if err := db.updateUser(ctx, tx, u); err != nil {
+		if err := db.updateUser(ctx, tx, u, c.Fields); err != nil {
 			return err
 		}
 		if c.SpendReset != nil {

@@ -143,7 +143,7 @@ var sessionTests = []test{
 		taken := ann
 		taken.EmailKey, taken.UpdatedAt = bob.EmailKey, now
 		m := message(1)
-		is(t, st.ChangeCredentials(ctx, taken, store.Change{EndOthers: true, Keep: "a-keep", Notices: []*store.OutboxMessage{&m}}), store.ErrConflict)
+		is(t, st.ChangeCredentials(ctx, taken, store.Change{Fields: store.FieldEmail, EndOthers: true, Keep: "a-keep", Notices: []*store.OutboxMessage{&m}}), store.ErrConflict)
 		if n := outboxCount(t, st); n != 0 || !revokedAt(t, st, "a-gone").IsZero() {
 			t.Fatalf("after a refused change: %d notices, a-gone revoked at %v", n, revokedAt(t, st, "a-gone"))
 		}
@@ -152,7 +152,7 @@ var sessionTests = []test{
 		}
 		changed := ann
 		changed.PasswordHash, changed.UpdatedAt = "new-hash", now
-		ok(t, st.ChangeCredentials(ctx, changed, store.Change{EndOthers: true, Keep: "a-keep", Notices: []*store.OutboxMessage{&m}}))
+		ok(t, st.ChangeCredentials(ctx, changed, store.Change{Fields: store.FieldPassword, EndOthers: true, Keep: "a-keep", Notices: []*store.OutboxMessage{&m}}))
 		got, err := st.GetUserByID(ctx, ann.ID)
 		ok(t, err)
 		if got.PasswordHash != "new-hash" {
@@ -177,21 +177,21 @@ var sessionTests = []test{
 			t.Errorf("another user's reset token: %v", err)
 		}
 		same(t, "the notice, claimed by the id ChangeCredentials set", ids(claimIDs(t, st, now, m.ID)), []int64{m.ID})
-		// PasswordOnly writes the password and leaves the rest of the row
+		// FieldPassword writes the password and leaves the rest of the row
 		// as it is now, not as the caller read it.
 		fresh, err := st.GetUserByID(ctx, ann.ID)
 		ok(t, err)
 		fresh.Profile = []byte(`{"nickname":"changed meanwhile"}`)
-		ok(t, st.UpdateUser(ctx, fresh))
+		ok(t, st.UpdateUser(ctx, fresh, store.FieldProfile))
 		stale := changed
 		stale.PasswordHash, stale.PasswordLastSetAt, stale.UpdatedAt = "newer-hash", now.Add(time.Second), now.Add(time.Second)
-		ok(t, st.ChangeCredentials(ctx, stale, store.Change{PasswordOnly: true}))
+		ok(t, st.ChangeCredentials(ctx, stale, store.Change{Fields: store.FieldPassword}))
 		got, err = st.GetUserByID(ctx, ann.ID)
 		ok(t, err)
 		if got.PasswordHash != "newer-hash" || !got.PasswordLastSetAt.Equal(now.Add(time.Second)) || string(got.Profile) != `{"nickname":"changed meanwhile"}` {
-			t.Fatalf("after a PasswordOnly change: hash %q, set at %v, profile %s", got.PasswordHash, got.PasswordLastSetAt, got.Profile)
+			t.Fatalf("after a FieldPassword change: hash %q, set at %v, profile %s", got.PasswordHash, got.PasswordLastSetAt, got.Profile)
 		}
-		is(t, st.ChangeCredentials(ctx, store.User{ID: "nope", UpdatedAt: now}, store.Change{PasswordOnly: true}), store.ErrNotFound)
+		is(t, st.ChangeCredentials(ctx, store.User{ID: "nope", UpdatedAt: now}, store.Change{Fields: store.FieldPassword}), store.ErrNotFound)
 		// Without EndOthers the sessions stay.
 		newSession(t, st, "a-3", ann.ID)
 		ok(t, st.ChangeCredentials(ctx, changed, store.Change{}))
@@ -221,7 +221,7 @@ var sessionTests = []test{
 			{"an expired token", hash("ann-tok"), t0.Add(15 * time.Minute)},
 		} {
 			changed.UpdatedAt = c.at
-			is(t, st.ChangeCredentials(ctx, changed, store.Change{SpendReset: c.tok}), store.ErrNotFound)
+			is(t, st.ChangeCredentials(ctx, changed, store.Change{Fields: store.FieldPassword, SpendReset: c.tok}), store.ErrNotFound)
 			got, err := st.GetUserByID(ctx, ann.ID)
 			ok(t, err)
 			if got.PasswordHash == "new-hash" {
@@ -237,7 +237,7 @@ var sessionTests = []test{
 			}
 		}
 		changed.UpdatedAt = t0.Add(time.Minute)
-		ok(t, st.ChangeCredentials(ctx, changed, store.Change{SpendReset: hash("ann-tok")}))
+		ok(t, st.ChangeCredentials(ctx, changed, store.Change{Fields: store.FieldPassword, SpendReset: hash("ann-tok")}))
 		got, err := st.GetUserByID(ctx, ann.ID)
 		ok(t, err)
 		if got.PasswordHash != "new-hash" {

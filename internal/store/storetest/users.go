@@ -141,10 +141,10 @@ var userTests = []test{
 		v.PasswordLastSetAt, v.UpdatedAt = t0.Add(time.Minute), t0.Add(time.Minute)
 		// Fields UpdateUser does not own keep their stored values.
 		v.LoginsCount, v.LastIP = 99, "ignored"
-		ok(t, st.UpdateUser(ctx, v))
+		ok(t, st.UpdateUser(ctx, v, store.FieldProfile|store.FieldEmail|store.FieldPhone|store.FieldPassword))
 		got, err := st.GetUserByID(ctx, u.ID)
 		ok(t, err)
-		v.LoginsCount, v.LastIP = u.LoginsCount, u.LastIP
+		v.LoginsCount, v.LastIP, v.Status = u.LoginsCount, u.LastIP, u.Status
 		same(t, "updated user", got, v)
 		// The old email, phone and username are free again.
 		_, err = st.GetUserByPhone(ctx, u.Phone)
@@ -153,18 +153,39 @@ var userTests = []test{
 		w.ID = "u-2"
 		ok(t, st.CreateUser(ctx, w))
 	}},
+	{"UpdateWritesOnlyItsFields", func(t *testing.T, st store.Store) {
+		// Two flows read the same row; each writes back only its part, so
+		// neither undoes the other (a profile update read before a reset
+		// must not restore the old password).
+		u := fullUser()
+		ok(t, st.CreateUser(ctx, u))
+		stale := u
+		fresh := u
+		fresh.PasswordHash, fresh.PasswordLastSetAt, fresh.UpdatedAt = "reset-hash", t0.Add(time.Minute), t0.Add(time.Minute)
+		fresh.Email, fresh.EmailKey = "changed@x.test", "changed@x.test"
+		ok(t, st.UpdateUser(ctx, fresh, store.FieldPassword|store.FieldEmail))
+		stale.Profile, stale.UpdatedAt = []byte(`{"nickname":"stale"}`), t0.Add(2*time.Minute)
+		ok(t, st.UpdateUser(ctx, stale, store.FieldProfile))
+		stale.Phone, stale.PhoneVerified = "", false
+		ok(t, st.ChangeCredentials(ctx, stale, store.Change{Fields: store.FieldPhone}))
+		got, err := st.GetUserByID(ctx, u.ID)
+		ok(t, err)
+		want := fresh
+		want.Profile, want.Phone, want.PhoneVerified, want.UpdatedAt = stale.Profile, "", false, stale.UpdatedAt
+		same(t, "user after two stale writes of other fields", got, want)
+	}},
 	{"UpdateErrors", func(t *testing.T, st store.Store) {
 		u := fullUser()
 		ok(t, st.CreateUser(ctx, u))
 		other := store.User{ID: "u-2", Email: "b@x.test", EmailKey: "b@x.test", Status: "Activated", CreatedAt: t0, UpdatedAt: t0}
 		ok(t, st.CreateUser(ctx, other))
 		other.EmailKey = u.EmailKey
-		is(t, st.UpdateUser(ctx, other), store.ErrConflict)
+		is(t, st.UpdateUser(ctx, other, store.FieldEmail), store.ErrConflict)
 		other.EmailKey, other.Phone = "b@x.test", u.Phone
-		is(t, st.UpdateUser(ctx, other), store.ErrConflict)
+		is(t, st.UpdateUser(ctx, other, store.FieldPhone), store.ErrConflict)
 		gone := fullUser()
 		gone.ID, gone.EmailKey, gone.Phone, gone.UsernameKey = "gone", "gone@x.test", "", ""
-		is(t, st.UpdateUser(ctx, gone), store.ErrNotFound)
+		is(t, st.UpdateUser(ctx, gone, store.FieldProfile), store.ErrNotFound)
 	}},
 	{"RecordSignIn", func(t *testing.T, st store.Store) {
 		u := fullUser()

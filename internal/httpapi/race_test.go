@@ -1,0 +1,93 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/config"
+	"github.com/keyhaven/keyhaven/internal/testkit/khtest"
+)
+
+// post is env.Post for other goroutines: no t.Fatal; the envelope's
+// statusCode and data, or -1.
+func post(env *khtest.Env, path, access string, body any) (int, map[string]any) {
+	b, _ := json.Marshal(body)
+	req, err := http.NewRequest("POST", env.URL+path, bytes.NewReader(b))
+	if err != nil {
+		return -1, nil
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-authing-app-id", env.AppID)
+	if access != "" {
+		req.Header.Set("Authorization", "Bearer "+access)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return -1, nil
+	}
+	defer resp.Body.Close()
+	var out struct {
+		StatusCode int            `json:"statusCode"`
+		Data       map[string]any `json:"data"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&out) != nil {
+		return -1, nil
+	}
+	return out.StatusCode, out.Data
+}
+
+// during runs f in three goroutines, over and over, while reset runs.
+func during(reset func(), f func()) {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					f()
+				}
+			}
+		}()
+	}
+	time.Sleep(10 * time.Millisecond)
+	reset()
+	close(stop)
+	wg.Wait()
+}
+
+func unthrottledCodes(c *config.Config) { c.CodeInterval, c.CodeHourlyCap = 0, 1000 }
+
+// Someone who knows the old password and holds a session keeps updating
+// the profile while the owner resets: an update that read the row before
+// the reset and wrote after it must not write the old hash back.
+func TestProfileUpdateDuringAResetKeepsTheNewPassword(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash, khtest.WithConfig(unthrottledCodes))
+	const email = "lost-update@example.com"
+	env.SignUp(email, oldPW)
+	cur := oldPW
+	for round := range 10 {
+		attacker := env.SignIn(email, cur).MustOK(t).Str("access_token")
+		tok := env.ResetToken(email)
+		next := fmt.Sprintf("fresh meadow lantern %d", round)
+		during(func() {
+			env.Post("/api/v3/reset-password", map[string]any{"password": next, "passwordResetToken": tok}).MustOK(t)
+		}, func() {
+			post(env, "/api/v3/update-profile", attacker, map[string]any{"nickname": "x"})
+		})
+		if r := env.SignIn(email, cur); r.StatusCode == 200 {
+			t.Fatalf("round %d: the old password signs in after the reset", round)
+		}
+		env.SignIn(email, next).MustOK(t)
+		cur = next
+	}
+}
