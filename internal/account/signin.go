@@ -55,7 +55,7 @@ func (s *Service) Authenticate(ctx context.Context, in SignIn) (session.TokenSet
 	if err != nil {
 		return session.TokenSet{}, err
 	}
-	return s.sessions.Start(ctx, u.ID, in.AppID, in.Scope, claimsOf(u))
+	return s.sessions.Start(ctx, u.ID, u.CredVersion, in.AppID, in.Scope, claimsOf(u))
 }
 
 // lookup finds the account an identifier names. key is the per-identifier
@@ -146,13 +146,13 @@ func (s *Service) passwordSignIn(ctx context.Context, in SignIn) (store.User, er
 	if !ok {
 		return u, ErrBadCredentials
 	}
-	newHash := ""
+	re := store.Rehash{From: u.PasswordHash}
 	if rehash {
-		if newHash, err = s.pw.Hasher.Hash(ctx, pw); err != nil {
+		if re.To, err = s.pw.Hasher.Hash(ctx, pw); err != nil {
 			return u, s.giveBack(ctx, try, fmt.Errorf("account: rehash: %w", err))
 		}
 	}
-	if err := s.st.RecordSignIn(ctx, u.ID, s.now(), in.IP, newHash, &try); err != nil {
+	if err := s.st.RecordSignIn(ctx, u.ID, s.now(), in.IP, re, &try); err != nil {
 		return u, s.giveBack(ctx, try, fmt.Errorf("account: record sign-in: %w", err))
 	}
 	return u, nil
@@ -226,7 +226,7 @@ func (s *Service) codeSignIn(ctx context.Context, in SignIn) (store.User, error)
 	if err != nil {
 		return u, fmt.Errorf("account: code sign-in: %w", err)
 	}
-	if err := s.st.RecordSignIn(ctx, u.ID, s.now(), in.IP, "", nil); err != nil {
+	if err := s.st.RecordSignIn(ctx, u.ID, s.now(), in.IP, store.Rehash{}, nil); err != nil {
 		return u, fmt.Errorf("account: record sign-in: %w", err)
 	}
 	return u, nil

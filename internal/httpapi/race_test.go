@@ -91,3 +91,41 @@ func TestProfileUpdateDuringAResetKeepsTheNewPassword(t *testing.T) {
 		cur = next
 	}
 }
+
+// Someone who knows the old password keeps signing in while the owner
+// resets: a sign-in that checked the old password before the reset and
+// opened its session after it must not keep that session.
+func TestSignInDuringAResetDoesNotOutliveIt(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash, khtest.WithConfig(unthrottledCodes))
+	const email = "in-flight@example.com"
+	env.SignUp(email, oldPW)
+	cur := oldPW
+	opened := 0
+	for round := range 10 {
+		tok := env.ResetToken(email)
+		next := fmt.Sprintf("quiet harbor signal %d", round)
+		var mu sync.Mutex
+		var got []string
+		during(func() {
+			env.Post("/api/v3/reset-password", map[string]any{"password": next, "passwordResetToken": tok}).MustOK(t)
+		}, func() {
+			code, d := post(env, "/api/v3/signin", "", map[string]any{"connection": "PASSWORD",
+				"passwordPayload": map[string]any{"email": email, "password": cur}})
+			if a, _ := d["access_token"].(string); code == 200 && a != "" {
+				mu.Lock()
+				got = append(got, a)
+				mu.Unlock()
+			}
+		})
+		opened += len(got)
+		for _, a := range got {
+			if r := env.Do("GET", "/api/v3/get-profile", nil, "Authorization", a); r.StatusCode != 401 {
+				t.Fatalf("round %d: a session opened with the old password answers %d after the reset", round, r.StatusCode)
+			}
+		}
+		cur = next
+	}
+	if opened == 0 {
+		t.Fatal("no sign-in with the old password succeeded: the test raced nothing")
+	}
+}

@@ -50,7 +50,7 @@ func newBenchService(b *testing.B) (*session.Service, *token.Signer) {
 func BenchmarkToken(b *testing.B) {
 	svc, signer := newBenchService(b)
 	ctx := context.Background()
-	ts, err := svc.Start(ctx, "user-1", "app-1", "", session.Claims{Email: "bench@example.com"})
+	ts, err := svc.Start(ctx, "user-1", 0, "app-1", "", session.Claims{Email: "bench@example.com"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func BenchmarkToken(b *testing.B) {
 	b.Run("Start", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := svc.Start(ctx, "user-1", "app-1", "", session.Claims{Email: "bench@example.com"}); err != nil {
+			if _, err := svc.Start(ctx, "user-1", 0, "app-1", "", session.Claims{Email: "bench@example.com"}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -121,12 +121,16 @@ func (s *Service) hashRefresh(raw string) []byte {
 const DefaultScope = "openid profile"
 
 // Start opens a session for userID in appID and returns its tokens.
-func (s *Service) Start(ctx context.Context, userID, appID, scope string, c Claims) (TokenSet, error) {
+// credVersion is the user's store.User.CredVersion read with the password
+// or code the sign-in checked: a password change since then ends the
+// session at once.
+func (s *Service) Start(ctx context.Context, userID string, credVersion int64, appID, scope string, c Claims) (TokenSet, error) {
 	if scope == "" {
 		scope = DefaultScope
 	}
 	now := s.now()
-	sess := store.Session{ID: NewID(), UserID: userID, AppID: appID, Scope: scope, CreatedAt: now, ExpiresAt: now.Add(s.refreshTTL)}
+	sess := store.Session{ID: NewID(), UserID: userID, AppID: appID, Scope: scope, CreatedAt: now, ExpiresAt: now.Add(s.refreshTTL),
+		CredVersion: credVersion}
 	refresh := newSecret()
 	rt := store.RefreshToken{TokenHash: s.hashRefresh(refresh), SessionID: sess.ID, UserID: userID, CreatedAt: now, ExpiresAt: sess.ExpiresAt}
 	if err := s.st.CreateSession(ctx, sess, &rt); err != nil {

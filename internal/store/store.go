@@ -58,6 +58,9 @@ type User struct {
 	PasswordLastSetAt time.Time // zero if never set
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	// CredVersion goes up with every password change (a reset, or a write
+	// of FieldPassword); the store keeps it, callers only read it.
+	CredVersion int64
 }
 
 // Code is a one-time passcode for one (target, channel). Only its HMAC is stored.
@@ -115,6 +118,11 @@ type Session struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	RevokedAt time.Time // zero while live
+	// CredVersion is the user's CredVersion read with the password the
+	// sign-in checked. Once the user's differs, the session reads as
+	// revoked (RevokedAt = CreatedAt): a sign-in that checked the old
+	// password while a reset ran does not outlive the reset.
+	CredVersion int64
 }
 
 // RefreshToken belongs to a session; only its hash is stored.
@@ -185,12 +193,13 @@ type Users interface {
 	// session of the user but c.Keep ends with its refresh tokens; and
 	// c.Notices are queued (setting their IDs).
 	ChangeCredentials(ctx context.Context, u User, c Change) error
-	// RecordSignIn counts a successful sign-in and, if newHash is not empty,
-	// replaces the password hash (rehash after a parameter change). If try
+	// RecordSignIn counts a successful sign-in and, if rehash.To is not
+	// empty, replaces the password hash (rehash after a parameter change)
+	// if it is still rehash.From: a reset committed meanwhile stays. If try
 	// is not nil it takes back the Hit made on that counter before the
 	// password was checked (never below zero), so the counter counts
 	// failures; ErrNotFound, writing nothing, for an unknown user.
-	RecordSignIn(ctx context.Context, userID string, at time.Time, ip, newHash string, try *Counter) error
+	RecordSignIn(ctx context.Context, userID string, at time.Time, ip string, rehash Rehash, try *Counter) error
 	// DeleteUser removes the account with its sessions and tokens, freeing
 	// its email, phone and username, and enqueues notice (if not nil,
 	// setting notice.ID) in the same transaction; ErrNotFound, writing
@@ -218,6 +227,10 @@ type Codes interface {
 	// still counts an attempt.
 	MatchCode(ctx context.Context, target, channel string, codeHash []byte, now time.Time, maxAttempts int) (CodeResult, int, error)
 }
+
+// Rehash replaces a password hash From with To, the same password hashed
+// with the current parameters.
+type Rehash struct{ From, To string }
 
 // Change is what goes with a ChangeCredentials.
 type Change struct {

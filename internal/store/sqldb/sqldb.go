@@ -360,7 +360,7 @@ func (db *DB) Secret(ctx context.Context, name string) ([]byte, error) {
 
 // userColumns are a user row's columns, in userScan's order.
 var userColumns = []string{"id", "email", "email_key", "email_verified", "phone", "phone_verified", "username", "username_key",
-	"password_hash", "profile", "status", "logins_count", "last_login", "last_ip", "password_last_set_at", "created_at", "updated_at"}
+	"password_hash", "profile", "status", "logins_count", "last_login", "last_ip", "password_last_set_at", "created_at", "updated_at", "cred_version"}
 
 var userCols = "SELECT " + strings.Join(userColumns, ", ") + " FROM users"
 
@@ -376,7 +376,7 @@ type userScan struct {
 func (s *userScan) dest() []any {
 	u := &s.u
 	return []any{&u.ID, &u.Email, &s.emailKey, &u.EmailVerified, &s.phone, &u.PhoneVerified, &u.Username, &s.usernameKey,
-		&u.PasswordHash, &s.profile, &u.Status, &u.LoginsCount, &s.lastLogin, &u.LastIP, &s.pwSet, &s.created, &s.upd}
+		&u.PasswordHash, &s.profile, &u.Status, &u.LoginsCount, &s.lastLogin, &u.LastIP, &s.pwSet, &s.created, &s.upd, &u.CredVersion}
 }
 
 func (s *userScan) user() store.User {
@@ -457,7 +457,7 @@ func (db *DB) updateUser(ctx context.Context, q querier, u store.User, f store.F
 		add("phone = ?, phone_verified = ?", nullable(u.Phone), u.PhoneVerified)
 	}
 	if f&store.FieldPassword != 0 {
-		add("password_hash = ?, password_last_set_at = ?", u.PasswordHash, ms(u.PasswordLastSetAt))
+		add("password_hash = ?, password_last_set_at = ?, cred_version = cred_version + 1", u.PasswordHash, ms(u.PasswordLastSetAt))
 	}
 	return oneRow(q.ExecContext(ctx, db.q("UPDATE users SET "+set+"updated_at = ? WHERE id = ?"), append(args, ms(u.UpdatedAt), u.ID)...))
 }
@@ -477,6 +477,13 @@ func (db *DB) ChangeCredentials(ctx context.Context, u store.User, c store.Chang
 		}
 		if err := db.updateUser(ctx, tx, u, c.Fields); err != nil {
 			return err
+		}
+		if c.Fields&store.FieldPassword != 0 && c.Keep != "" {
+			// The session that made the change stays under the new version.
+			if _, err := tx.ExecContext(ctx, db.q("UPDATE sessions SET cred_version = (SELECT cred_version FROM users WHERE id = ?) "+
+				"WHERE id = ? AND user_id = ?"), u.ID, c.Keep, u.ID); err != nil {
+				return err
+			}
 		}
 		if c.SpendReset != nil {
 			// After the user's row, as ResetPassword and a sign-in's
@@ -524,10 +531,10 @@ func mustAffect(res sql.Result) error {
 }
 
 // RecordSignIn implements store.Users.
-func (db *DB) RecordSignIn(ctx context.Context, userID string, at time.Time, ip, newHash string, try *store.Counter) error {
+func (db *DB) RecordSignIn(ctx context.Context, userID string, at time.Time, ip string, rehash store.Rehash, try *store.Counter) error {
 	const record = "UPDATE users SET logins_count = logins_count + 1, last_login = ?, last_ip = ?, " +
-		"password_hash = CASE WHEN ? = '' THEN password_hash ELSE ? END WHERE id = ?"
-	stmt, args := record, []any{ms(at), ip, newHash, newHash, userID}
+		"password_hash = CASE WHEN ? <> '' AND password_hash = ? THEN ? ELSE password_hash END WHERE id = ?"
+	stmt, args := record, []any{ms(at), ip, rehash.To, rehash.From, rehash.To, userID}
 	var giveBack []any
 	if try != nil {
 		giveBack = []any{try.Key, ms(try.Window)}
@@ -862,7 +869,7 @@ func (db *DB) ResetPassword(ctx context.Context, hash []byte, newHash string, no
 // the middle four end in the user's id, the last in the counter's key.
 const (
 	claimResetToken = "UPDATE reset_tokens SET used_at = ? WHERE token_hash = ? AND used_at = 0 AND expires_at > ? RETURNING user_id"
-	setPassword     = "UPDATE users SET password_hash = ?, password_last_set_at = ?, updated_at = ? WHERE id = "
+	setPassword     = "UPDATE users SET password_hash = ?, password_last_set_at = ?, updated_at = ?, cred_version = cred_version + 1 WHERE id = "
 	revokeSessions  = "UPDATE sessions SET revoked_at = ? WHERE revoked_at = 0 AND user_id = "
 	revokeRefreshes = "UPDATE refresh_tokens SET used_at = ? WHERE used_at = 0 AND user_id = "
 	dropResetTokens = "DELETE FROM reset_tokens WHERE used_at = 0 AND user_id = "
@@ -916,8 +923,8 @@ func (db *DB) resetPasswordCTE(ctx context.Context, hash []byte, newHash string,
 
 // CreateSession implements store.Sessions.
 func (db *DB) CreateSession(ctx context.Context, s store.Session, rt *store.RefreshToken) error {
-	const insertSession = "INSERT INTO sessions(id, user_id, app_id, scope, created_at, expires_at, revoked_at) VALUES(?, ?, ?, ?, ?, ?, 0)"
-	args := []any{s.ID, s.UserID, s.AppID, s.Scope, ms(s.CreatedAt), ms(s.ExpiresAt)}
+	const insertSession = "INSERT INTO sessions(id, user_id, app_id, scope, created_at, expires_at, revoked_at, cred_version) VALUES(?, ?, ?, ?, ?, ?, 0, ?)"
+	args := []any{s.ID, s.UserID, s.AppID, s.Scope, ms(s.CreatedAt), ms(s.ExpiresAt), s.CredVersion}
 	if db.d.PostgresSQL && rt != nil {
 		// One statement instead of BEGIN, two inserts and COMMIT, for every
 		// sign-in: the refresh token's foreign key is checked at the end of
@@ -949,14 +956,19 @@ func (db *DB) insertRefresh(ctx context.Context, tx *sql.Tx, rt store.RefreshTok
 	return err
 }
 
-const sessionColumns = "id, user_id, app_id, scope, created_at, expires_at, revoked_at"
+// sessionColumns are a session row's columns, in sessionScan's order, read
+// with its user's (as u). A session opened under another credential
+// version than its user's reads as revoked since its creation.
+const sessionColumns = "s.id, s.user_id, s.app_id, s.scope, s.created_at, s.expires_at, " +
+	"CASE WHEN s.revoked_at = 0 AND s.cred_version <> u.cred_version THEN s.created_at ELSE s.revoked_at END, s.cred_version"
 
-const sessionCols = "SELECT " + sessionColumns + " FROM sessions WHERE id = ?"
+const sessionsUsers = " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id "
+
+const sessionCols = "SELECT " + sessionColumns + sessionsUsers + "= ?"
 
 // sessionUserQuery reads a session and its user in one statement: a
 // token-authenticated read then makes one round trip, not two.
-var sessionUserQuery = "SELECT s." + strings.ReplaceAll(sessionColumns, ", ", ", s.") +
-	", u." + strings.Join(userColumns, ", u.") + " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id "
+var sessionUserQuery = "SELECT " + sessionColumns + ", u." + strings.Join(userColumns, ", u.") + sessionsUsers
 
 // sessionScan receives a session row.
 type sessionScan struct {
@@ -965,7 +977,7 @@ type sessionScan struct {
 }
 
 func (s *sessionScan) dest() []any {
-	return []any{&s.s.ID, &s.s.UserID, &s.s.AppID, &s.s.Scope, &s.c, &s.e, &s.r}
+	return []any{&s.s.ID, &s.s.UserID, &s.s.AppID, &s.s.Scope, &s.c, &s.e, &s.r, &s.s.CredVersion}
 }
 
 func (s *sessionScan) session() store.Session {

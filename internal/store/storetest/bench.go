@@ -97,7 +97,7 @@ func Bench(b *testing.B, st store.Store) {
 	b.Run("RecordSignIn", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := st.RecordSignIn(ctx, u.ID, now, "127.0.0.1", "", nil); err != nil {
+			if err := st.RecordSignIn(ctx, u.ID, now, "127.0.0.1", store.Rehash{}, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

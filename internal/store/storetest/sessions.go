@@ -130,6 +130,46 @@ var sessionTests = []test{
 			t.Fatal("another user's session was revoked")
 		}
 	}},
+	{"PasswordChangeEndsSessionsOfTheOldVersion", func(t *testing.T, st store.Store) {
+		// A sign-in reads the user, checks the password, then opens its
+		// session: one that read the user before a password change and
+		// opens after it must not outlive the change, whichever the store.
+		ann := newUser(t, st, "ann", "")
+		before, err := st.GetUserByID(ctx, ann.ID)
+		ok(t, err)
+		newSession(t, st, "a-keep", ann.ID)
+		rtOld := newSession(t, st, "a-old", ann.ID)
+		now := t0.Add(time.Minute)
+		changed := before
+		changed.PasswordHash, changed.PasswordLastSetAt, changed.UpdatedAt = "new-hash", now, now
+		ok(t, st.ChangeCredentials(ctx, changed, store.Change{Fields: store.FieldPassword, Keep: "a-keep"}))
+		late := store.RefreshToken{TokenHash: hash("rt-late"), SessionID: "a-late", UserID: ann.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		ok(t, st.CreateSession(ctx, store.Session{ID: "a-late", UserID: ann.ID, AppID: "app", CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+			CredVersion: before.CredVersion}, &late))
+		for _, id := range []string{"a-old", "a-late"} {
+			if revokedAt(t, st, id).IsZero() {
+				t.Errorf("%s, opened under the old password, is live", id)
+			}
+			s, _, err := st.GetSessionUser(ctx, id)
+			ok(t, err)
+			if s.RevokedAt.IsZero() {
+				t.Errorf("%s read with its user is live", id)
+			}
+		}
+		for _, rt := range []store.RefreshToken{rtOld, late} {
+			s, err := st.RotateRefreshToken(ctx, rt.TokenHash, next("n-"+rt.SessionID, now), now)
+			if err == nil && s.RevokedAt.IsZero() {
+				t.Errorf("%s's refresh token rotated into a live session", rt.SessionID)
+			}
+		}
+		if !revokedAt(t, st, "a-keep").IsZero() {
+			t.Error("the session that made the change was ended")
+		}
+		newSession(t, st, "a-new", ann.ID)
+		if !revokedAt(t, st, "a-new").IsZero() {
+			t.Error("a session opened under the new password reads as ended")
+		}
+	}},
 	{"ChangeCredentials", func(t *testing.T, st store.Store) {
 		ann := newUser(t, st, "ann", "")
 		bob := newUser(t, st, "bob", "")

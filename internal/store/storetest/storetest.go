@@ -145,8 +145,11 @@ func newUser(t *testing.T, st store.Store, id, phone string) store.User {
 // newSession creates a live session for userID with one refresh token.
 func newSession(t *testing.T, st store.Store, id, userID string) store.RefreshToken {
 	t.Helper()
+	u, err := st.GetUserByID(ctx, userID)
+	ok(t, err)
 	rt := store.RefreshToken{TokenHash: hash("rt-" + id), SessionID: id, UserID: userID, CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
-	ok(t, st.CreateSession(ctx, store.Session{ID: id, UserID: userID, AppID: "app", CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}, &rt))
+	ok(t, st.CreateSession(ctx, store.Session{ID: id, UserID: userID, AppID: "app", CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour),
+		CredVersion: u.CredVersion}, &rt))
 	return rt
 }
 

@@ -144,7 +144,7 @@ var userTests = []test{
 		ok(t, st.UpdateUser(ctx, v, store.FieldProfile|store.FieldEmail|store.FieldPhone|store.FieldPassword))
 		got, err := st.GetUserByID(ctx, u.ID)
 		ok(t, err)
-		v.LoginsCount, v.LastIP, v.Status = u.LoginsCount, u.LastIP, u.Status
+		v.LoginsCount, v.LastIP, v.Status, v.CredVersion = u.LoginsCount, u.LastIP, u.Status, u.CredVersion+1
 		same(t, "updated user", got, v)
 		// The old email, phone and username are free again.
 		_, err = st.GetUserByPhone(ctx, u.Phone)
@@ -171,7 +171,7 @@ var userTests = []test{
 		got, err := st.GetUserByID(ctx, u.ID)
 		ok(t, err)
 		want := fresh
-		want.Profile, want.Phone, want.PhoneVerified, want.UpdatedAt = stale.Profile, "", false, stale.UpdatedAt
+		want.Profile, want.Phone, want.PhoneVerified, want.UpdatedAt, want.CredVersion = stale.Profile, "", false, stale.UpdatedAt, 1
 		same(t, "user after two stale writes of other fields", got, want)
 	}},
 	{"UpdateErrors", func(t *testing.T, st store.Store) {
@@ -190,7 +190,7 @@ var userTests = []test{
 	{"RecordSignIn", func(t *testing.T, st store.Store) {
 		u := fullUser()
 		ok(t, st.CreateUser(ctx, u))
-		ok(t, st.RecordSignIn(ctx, u.ID, t0.Add(time.Minute), "198.51.100.7", "", nil))
+		ok(t, st.RecordSignIn(ctx, u.ID, t0.Add(time.Minute), "198.51.100.7", store.Rehash{}, nil))
 		got, err := st.GetUserByID(ctx, u.ID)
 		ok(t, err)
 		if got.LoginsCount != u.LoginsCount+1 || !got.LastLogin.Equal(t0.Add(time.Minute)) || got.LastIP != "198.51.100.7" {
@@ -199,13 +199,20 @@ var userTests = []test{
 		if got.PasswordHash != u.PasswordHash {
 			t.Fatalf("an empty newHash changed the hash to %q", got.PasswordHash)
 		}
-		ok(t, st.RecordSignIn(ctx, u.ID, t0.Add(2*time.Minute), "198.51.100.8", "rehashed", nil))
+		ok(t, st.RecordSignIn(ctx, u.ID, t0.Add(2*time.Minute), "198.51.100.8", store.Rehash{From: u.PasswordHash, To: "rehashed"}, nil))
 		got, err = st.GetUserByID(ctx, u.ID)
 		ok(t, err)
 		if got.LoginsCount != u.LoginsCount+2 || got.PasswordHash != "rehashed" {
 			t.Fatalf("after rehash: count %d, hash %q", got.LoginsCount, got.PasswordHash)
 		}
-		is(t, st.RecordSignIn(ctx, "nope", t0, "", "", nil), store.ErrNotFound)
+		// A rehash of a hash replaced meanwhile (a reset) leaves the new one.
+		ok(t, st.RecordSignIn(ctx, u.ID, t0.Add(3*time.Minute), "198.51.100.8", store.Rehash{From: u.PasswordHash, To: "stale"}, nil))
+		got, err = st.GetUserByID(ctx, u.ID)
+		ok(t, err)
+		if got.LoginsCount != u.LoginsCount+3 || got.PasswordHash != "rehashed" {
+			t.Fatalf("after a stale rehash: count %d, hash %q", got.LoginsCount, got.PasswordHash)
+		}
+		is(t, st.RecordSignIn(ctx, "nope", t0, "", store.Rehash{}, nil), store.ErrNotFound)
 	}},
 	{"RecordSignInGivesTheTryBack", func(t *testing.T, st store.Store) {
 		u := fullUser()
@@ -219,9 +226,9 @@ var userTests = []test{
 		other.Window = t0.Add(time.Hour)
 		_, err := st.Hit(ctx, other.Key, other.Window, other.ExpiresAt)
 		ok(t, err)
-		ok(t, st.RecordSignIn(ctx, u.ID, t0, "", "", &try))
+		ok(t, st.RecordSignIn(ctx, u.ID, t0, "", store.Rehash{}, &try))
 		// An unknown user gives nothing back.
-		is(t, st.RecordSignIn(ctx, "nope", t0, "", "", &try), store.ErrNotFound)
+		is(t, st.RecordSignIn(ctx, "nope", t0, "", store.Rehash{}, &try), store.ErrNotFound)
 		for _, c := range []struct {
 			win  time.Time
 			want int
@@ -232,10 +239,10 @@ var userTests = []test{
 		}
 		// Never below zero, and an absent counter stays absent.
 		for range 3 {
-			ok(t, st.RecordSignIn(ctx, u.ID, t0, "", "", &try))
+			ok(t, st.RecordSignIn(ctx, u.ID, t0, "", store.Rehash{}, &try))
 		}
 		absent := store.Counter{Key: "signin-fail:none", Window: t0}
-		ok(t, st.RecordSignIn(ctx, u.ID, t0, "", "", &absent))
+		ok(t, st.RecordSignIn(ctx, u.ID, t0, "", store.Rehash{}, &absent))
 		for key, want := range map[string]int{try.Key: 0, absent.Key: 0} {
 			if n, err := st.Count(ctx, key, t0); err != nil || n != want {
 				t.Fatalf("count %s = %d (%v), want %d", key, n, err, want)
