@@ -71,12 +71,12 @@ func (s *Service) UpdateProfile(ctx context.Context, p session.Principal, in Pro
 		return u, fmt.Errorf("account: encode profile: %w", err)
 	}
 	u.UpdatedAt = s.now()
-	return u, s.save(ctx, u)
+	return u, s.save(ctx, u, store.FieldProfile)
 }
 
-// save writes u, mapping a taken identifier to the clear 409.
-func (s *Service) save(ctx context.Context, u store.User) error {
-	if err := s.st.UpdateUser(ctx, u, store.FieldProfile); err != nil {
+// save writes the fields f of u, mapping a taken identifier to the clear 409.
+func (s *Service) save(ctx context.Context, u store.User, f store.Fields) error {
+	if err := s.st.UpdateUser(ctx, u, f); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return errExists
 		}

@@ -28,6 +28,7 @@ type SignIn struct {
 	Scope            string
 	AppID            string
 	IP               string
+	Lang             string // of the notice ProveEmail may send
 }
 
 // ErrBadCredentials is the one answer for an unknown account, a wrong
@@ -226,8 +227,45 @@ func (s *Service) codeSignIn(ctx context.Context, in SignIn) (store.User, error)
 	if err != nil {
 		return u, fmt.Errorf("account: code sign-in: %w", err)
 	}
+	if in.Email != "" {
+		if u, err = s.ProveEmail(ctx, u, in.Lang); err != nil {
+			return u, err
+		}
+	}
 	if err := s.st.RecordSignIn(ctx, u.ID, s.now(), in.IP, store.Rehash{}, nil); err != nil {
 		return u, fmt.Errorf("account: record sign-in: %w", err)
+	}
+	return u, nil
+}
+
+// ProveEmail is told that a code sent to u's email was just verified (a
+// code sign-in, a reset request). An email that signed up with a password
+// is unproven, and may have been typed by someone else first, who chose
+// that password (the pre-account hijack): at its first proof the address
+// becomes verified, and a password set before it is removed, every
+// session of the account ends and the address is told why. It returns u as
+// it is now.
+func (s *Service) ProveEmail(ctx context.Context, u store.User, lang string) (store.User, error) {
+	if u.EmailVerified || u.EmailKey == "" {
+		return u, nil
+	}
+	u.EmailVerified, u.UpdatedAt = true, s.now()
+	var err error
+	if u.PasswordHash == "" {
+		err = s.save(ctx, u, store.FieldEmailVerified)
+	} else {
+		u.PasswordHash, u.PasswordLastSetAt = "", time.Time{}
+		err = s.changeWith(ctx, u, store.Change{Fields: store.FieldEmailVerified | store.FieldPassword, EndOthers: true},
+			lang, "email_verified", u.Email, "")
+	}
+	if err != nil {
+		return u, err
+	}
+	// Re-read: the password change raised the credential version, which a
+	// session opened now must carry.
+	u, err = s.st.GetUserByID(ctx, u.ID)
+	if err != nil {
+		return u, fmt.Errorf("account: read proven user: %w", err)
 	}
 	return u, nil
 }

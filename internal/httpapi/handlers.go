@@ -199,7 +199,7 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkClient(r, app, in.ClientID, in.ClientSecret); err != nil {
 		return err
 	}
-	si := account.SignIn{Connection: in.Connection, AppID: app.ID, IP: s.clientIP(r)}
+	si := account.SignIn{Connection: in.Connection, AppID: app.ID, IP: s.clientIP(r), Lang: lang(r)}
 	if in.Options != nil {
 		if err := encryptTypes.check("options.passwordEncryptType", in.Options.PasswordEncryptType); err != nil {
 			return err

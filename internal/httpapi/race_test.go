@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -127,5 +128,57 @@ func TestSignInDuringAResetDoesNotOutliveIt(t *testing.T) {
 	}
 	if opened == 0 {
 		t.Fatal("no sign-in with the old password succeeded: the test raced nothing")
+	}
+}
+
+// Someone registers another person's address with a password of their own
+// (the pre-account hijack). When the owner first signs in by a code to it,
+// that password and its sessions end; a reset by email ends them anyway
+// and proves the address, so a later code sign-in keeps the new password.
+func TestFirstProofOfAnEmailEndsWhatWasSetBeforeIt(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash, khtest.WithConfig(unthrottledCodes))
+	const squatterPW = "squatter chosen secret 7"
+	codeSignIn := func(email string) string {
+		code := sendEmail(t, env, email, "CHANNEL_LOGIN")
+		return env.Post("/api/v3/signin", map[string]any{"connection": "PASSCODE",
+			"passCodePayload": map[string]any{"email": email, "passCode": code}}).MustOK(t).Str("access_token")
+	}
+	verified := func(access string) any {
+		return env.Do("GET", "/api/v3/get-profile", nil, "Authorization", access).MustOK(t).Data["emailVerified"]
+	}
+	for _, via := range []string{"code sign-in", "reset"} {
+		t.Run(via, func(t *testing.T) {
+			victim := "owner-" + strings.ReplaceAll(via, " ", "-") + "@example.com"
+			env.SignUp(victim, squatterPW)
+			squatter := env.SignIn(victim, squatterPW).MustOK(t).Str("access_token")
+			if v := verified(squatter); v != false {
+				t.Fatalf("a password sign-up's email is verified: %v", v)
+			}
+			ownerPW := "owner chosen secret 8"
+			if via == "code sign-in" {
+				owner := codeSignIn(victim)
+				if !strings.Contains(env.Mail.WaitFor(t, victim, 10*time.Second).Text, "was removed") {
+					t.Errorf("the owner was not told the old password was removed")
+				}
+				if v := verified(owner); v != true {
+					t.Errorf("after a code sign-in the email is not verified: %v", v)
+				}
+				// The account has no password now: the owner sets one.
+				env.Post("/api/v3/update-password", map[string]any{"newPassword": ownerPW}, "Authorization", owner).MustOK(t)
+			} else {
+				env.Post("/api/v3/reset-password", map[string]any{"password": ownerPW, "passwordResetToken": env.ResetToken(victim)}).MustOK(t)
+			}
+			if r := env.Do("GET", "/api/v3/get-profile", nil, "Authorization", squatter); r.StatusCode != 401 {
+				t.Errorf("the squatter's session answers %d after the owner proved the address", r.StatusCode)
+			}
+			if r := env.SignIn(victim, squatterPW); r.StatusCode == 200 {
+				t.Errorf("the password set before the address was proven still signs in")
+			}
+			// The address is proven now: another code sign-in changes nothing.
+			if v := verified(codeSignIn(victim)); v != true {
+				t.Errorf("emailVerified %v after the %s", v, via)
+			}
+			env.SignIn(victim, ownerPW).MustOK(t)
+		})
 	}
 }

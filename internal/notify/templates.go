@@ -32,7 +32,7 @@ var (
 	}
 	noticeKinds = []string{
 		"password_changed", "email_changed", "phone_changed", "account_deleted",
-		"email_bound", "phone_bound", "email_unbound", "phone_unbound",
+		"email_bound", "phone_bound", "email_unbound", "phone_unbound", "email_verified",
 	}
 )
 

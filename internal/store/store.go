@@ -104,8 +104,10 @@ type ResetToken struct {
 	AppID     string
 	CreatedAt time.Time
 	ExpiresAt time.Time
-	// EmailKey or Phone, on create only (not stored), is the address the
-	// reset code went to: see CreateResetToken.
+	// EmailKey or Phone is the address the reset code went to: see
+	// CreateResetToken. The email is stored (not read back): spending the
+	// token, by a reset or a password change, makes that address verified
+	// if the account still has it.
 	EmailKey, Phone string
 }
 
@@ -263,6 +265,8 @@ const (
 	FieldPhone
 	// FieldPassword is PasswordHash and PasswordLastSetAt.
 	FieldPassword
+	// FieldEmailVerified is EmailVerified alone.
+	FieldEmailVerified
 )
 
 // PasswordFailures names the counter of an account's wrong passwords (ASVS
@@ -294,7 +298,8 @@ type Resets interface {
 	GetResetToken(ctx context.Context, tokenHash []byte, now time.Time) (ResetToken, error)
 	// ResetPassword, in one transaction: claims the token (ErrNotFound if it is
 	// used, expired or unknown — exactly one concurrent caller wins), sets the
-	// user's password hash, revokes every session and refresh token of the
+	// user's password hash (raising CredVersion, and verifying the email the
+	// token's code went to if the account still has it), revokes every session and refresh token of the
 	// user, deletes the user's other reset tokens, clears the user's
 	// PasswordFailures counter in every window, and enqueues notice (setting
 	// notice.ID).

@@ -456,6 +456,9 @@ func (db *DB) updateUser(ctx context.Context, q querier, u store.User, f store.F
 	if f&store.FieldPhone != 0 {
 		add("phone = ?, phone_verified = ?", nullable(u.Phone), u.PhoneVerified)
 	}
+	if f&store.FieldEmailVerified != 0 && f&store.FieldEmail == 0 {
+		add("email_verified = ?", u.EmailVerified)
+	}
 	if f&store.FieldPassword != 0 {
 		add("password_hash = ?, password_last_set_at = ?, cred_version = cred_version + 1", u.PasswordHash, ms(u.PasswordLastSetAt))
 	}
@@ -465,10 +468,11 @@ func (db *DB) updateUser(ctx context.Context, q querier, u store.User, f store.F
 // ChangeCredentials implements store.Users.
 func (db *DB) ChangeCredentials(ctx context.Context, u store.User, c store.Change) error {
 	return db.tx(ctx, "change credentials", func(tx *sql.Tx) error {
+		proven := "" // the email the spent token's code went to
 		if c.SpendReset != nil {
 			// The reset's own claim; another user's token is rolled back.
 			var owner string
-			if err := tx.QueryRowContext(ctx, db.q(claimResetToken), ms(u.UpdatedAt), c.SpendReset, ms(u.UpdatedAt)).Scan(&owner); err != nil {
+			if err := tx.QueryRowContext(ctx, db.q(claimResetToken), ms(u.UpdatedAt), c.SpendReset, ms(u.UpdatedAt)).Scan(&owner, &proven); err != nil {
 				return err
 			}
 			if owner != u.ID {
@@ -482,6 +486,11 @@ func (db *DB) ChangeCredentials(ctx context.Context, u store.User, c store.Chang
 			// The session that made the change stays under the new version.
 			if _, err := tx.ExecContext(ctx, db.q("UPDATE sessions SET cred_version = (SELECT cred_version FROM users WHERE id = ?) "+
 				"WHERE id = ? AND user_id = ?"), u.ID, c.Keep, u.ID); err != nil {
+				return err
+			}
+		}
+		if proven != "" {
+			if _, err := tx.ExecContext(ctx, db.q(provenEmail), proven, u.ID); err != nil {
 				return err
 			}
 		}
@@ -789,7 +798,7 @@ func (db *DB) CreateResetToken(ctx context.Context, t store.ResetToken) error {
 	// The row is written only if the user holds the address at this moment.
 	const holder = "SELECT id FROM users WHERE id = ? AND (? = '' OR email_key = ?) AND (? = '' OR phone = ?)"
 	held := []any{t.UserID, t.EmailKey, t.EmailKey, t.Phone, t.Phone}
-	row := []any{t.TokenHash, t.UserID, t.AppID, ms(t.CreatedAt), ms(t.ExpiresAt)}
+	row := []any{t.TokenHash, t.UserID, t.AppID, ms(t.CreatedAt), ms(t.ExpiresAt), t.EmailKey}
 	if db.d.PostgresSQL {
 		// One statement instead of BEGIN, two writes and COMMIT. FOR KEY
 		// SHARE: under READ COMMITTED an unlocked check reads the
@@ -803,8 +812,8 @@ func (db *DB) CreateResetToken(ctx context.Context, t store.ResetToken) error {
 		// address and a deletion use: user row, then tokens.
 		stmt := "WITH u AS (" + holder + " FOR KEY SHARE), " +
 			"d AS (DELETE FROM reset_tokens WHERE user_id IN (SELECT id FROM u)) " +
-			"INSERT INTO reset_tokens(token_hash, user_id, app_id, created_at, expires_at, used_at) " +
-			"SELECT ?, ?, ?, ?, ?, 0 FROM u"
+			"INSERT INTO reset_tokens(token_hash, user_id, app_id, created_at, expires_at, used_at, email_key) " +
+			"SELECT ?, ?, ?, ?, ?, 0, ? FROM u"
 		args := append(held, row...)
 		return db.exec(ctx, "create reset token", func(q querier) error {
 			return oneRow(q.ExecContext(ctx, db.q(stmt), args...))
@@ -816,8 +825,8 @@ func (db *DB) CreateResetToken(ctx context.Context, t store.ResetToken) error {
 		if _, err := tx.ExecContext(ctx, db.q("DELETE FROM reset_tokens WHERE user_id IN ("+holder+")"), held...); err != nil {
 			return err
 		}
-		return oneRow(tx.ExecContext(ctx, db.q("INSERT INTO reset_tokens(token_hash, user_id, app_id, created_at, expires_at, used_at) "+
-			"SELECT ?, ?, ?, ?, ?, 0 WHERE EXISTS ("+holder+")"), append(row, held...)...))
+		return oneRow(tx.ExecContext(ctx, db.q("INSERT INTO reset_tokens(token_hash, user_id, app_id, created_at, expires_at, used_at, email_key) "+
+			"SELECT ?, ?, ?, ?, ?, 0, ? WHERE EXISTS ("+holder+")"), append(row, held...)...))
 	})
 }
 
@@ -838,10 +847,11 @@ func (db *DB) ResetPassword(ctx context.Context, hash []byte, newHash string, no
 	}
 	var userID string
 	err := db.tx(ctx, "reset password", func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, db.q(claimResetToken), ms(now), hash, ms(now)).Scan(&userID); err != nil {
+		var proven string
+		if err := tx.QueryRowContext(ctx, db.q(claimResetToken), ms(now), hash, ms(now)).Scan(&userID, &proven); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, db.q(setPassword+"?"), newHash, ms(now), ms(now), userID)
+		res, err := tx.ExecContext(ctx, db.q(fmt.Sprintf(setPassword, "?")+"?"), newHash, ms(now), ms(now), proven, userID)
 		if err != nil {
 			return err
 		}
@@ -868,11 +878,15 @@ func (db *DB) ResetPassword(ctx context.Context, hash []byte, newHash string, no
 // The writes of a reset, in the order both ResetPassword forms make them;
 // the middle four end in the user's id, the last in the counter's key.
 const (
-	claimResetToken = "UPDATE reset_tokens SET used_at = ? WHERE token_hash = ? AND used_at = 0 AND expires_at > ? RETURNING user_id"
-	setPassword     = "UPDATE users SET password_hash = ?, password_last_set_at = ?, updated_at = ?, cred_version = cred_version + 1 WHERE id = "
+	claimResetToken = "UPDATE reset_tokens SET used_at = ? WHERE token_hash = ? AND used_at = 0 AND expires_at > ? RETURNING user_id, email_key"
+	// setPassword's %s is the email the token's code went to: if it is
+	// still the account's, it is verified now.
+	setPassword = "UPDATE users SET password_hash = ?, password_last_set_at = ?, updated_at = ?, cred_version = cred_version + 1, " +
+		"email_verified = (email_verified OR COALESCE(email_key = %s, FALSE)) WHERE id = "
 	revokeSessions  = "UPDATE sessions SET revoked_at = ? WHERE revoked_at = 0 AND user_id = "
 	revokeRefreshes = "UPDATE refresh_tokens SET used_at = ? WHERE used_at = 0 AND user_id = "
 	dropResetTokens = "DELETE FROM reset_tokens WHERE used_at = 0 AND user_id = "
+	provenEmail     = "UPDATE users SET email_verified = TRUE WHERE email_key = ? AND id = ?"
 	clearFailures   = "DELETE FROM throttles WHERE key = "
 )
 
@@ -893,7 +907,7 @@ func (db *DB) resetPasswordCTE(ctx context.Context, hash []byte, newHash string,
 	err := db.retry(ctx, func() error {
 		return db.write.QueryRowContext(ctx, db.q(
 			"WITH t AS ("+claimResetToken+"), "+
-				"u AS ("+setPassword+"(SELECT user_id FROM t) RETURNING id), "+
+				"u AS ("+fmt.Sprintf(setPassword, "(SELECT email_key FROM t)")+"(SELECT user_id FROM t) RETURNING id), "+
 				"s AS ("+revokeSessions+"(SELECT id FROM u)), "+
 				"r AS ("+revokeRefreshes+"(SELECT id FROM u)), "+
 				"d AS ("+dropResetTokens+"(SELECT id FROM u) AND token_hash <> ?), "+

@@ -229,6 +229,34 @@ var resetTests = []test{
 			t.Fatalf("a used token changed the password to %q", got.PasswordHash)
 		}
 	}},
+	{"SpendingATokenProvesItsEmail", func(t *testing.T, st store.Store) {
+		// A token whose code went to the email makes it verified, by a
+		// reset or by a signed-in change; one sent to the phone does not.
+		ann := newUser(t, st, "ann", "+8613800138000")
+		bob := newUser(t, st, "bob", "")
+		cat := newUser(t, st, "cat", "")
+		ok(t, st.CreateResetToken(ctx, held(resetToken("by-phone", ann.ID, t0), "", ann.Phone)))
+		ok(t, st.CreateResetToken(ctx, held(resetToken("by-email", bob.ID, t0), bob.EmailKey, "")))
+		ok(t, st.CreateResetToken(ctx, held(resetToken("signed-in", cat.ID, t0), cat.EmailKey, "")))
+		now := t0.Add(time.Minute)
+		_, err := st.ResetPassword(ctx, hash("by-phone"), "new-hash", now, nil)
+		ok(t, err)
+		_, err = st.ResetPassword(ctx, hash("by-email"), "new-hash", now, nil)
+		ok(t, err)
+		changed := cat
+		changed.PasswordHash, changed.UpdatedAt = "new-hash", now
+		ok(t, st.ChangeCredentials(ctx, changed, store.Change{Fields: store.FieldPassword, SpendReset: hash("signed-in")}))
+		for _, c := range []struct {
+			id   string
+			want bool
+		}{{ann.ID, false}, {bob.ID, true}, {cat.ID, true}} {
+			u, err := st.GetUserByID(ctx, c.id)
+			ok(t, err)
+			if u.EmailVerified != c.want || u.PasswordHash != "new-hash" {
+				t.Errorf("%s: emailVerified %v, hash %q; want %v, new-hash", c.id, u.EmailVerified, u.PasswordHash, c.want)
+			}
+		}
+	}},
 	{"ResetPasswordRefusesAndWritesNothing", func(t *testing.T, st store.Store) {
 		ann := newUser(t, st, "ann", "")
 		newSession(t, st, "ann-1", ann.ID)

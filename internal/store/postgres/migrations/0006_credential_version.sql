@@ -5,3 +5,6 @@
 -- session that outlives the reset.
 ALTER TABLE users ADD COLUMN cred_version BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN cred_version BIGINT NOT NULL DEFAULT 0;
+-- The email a reset token's code went to ('' for a phone): spending the
+-- token proves that address, which becomes verified.
+ALTER TABLE reset_tokens ADD COLUMN email_key TEXT NOT NULL DEFAULT '';
