@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -91,33 +92,32 @@ func TestOpsEndpoints(t *testing.T) {
 	}
 }
 
-// SIGTERM while sign-ins queue for the hasher (production argon2id, one
-// slot): every request already sent is answered with its 200 envelope,
-// new connections are refused, and the process exits cleanly.
-func TestGracefulShutdownAnswersInFlightRequests(t *testing.T) {
-	mail := mailsink.Start(t)
-	p := StartProc(t, "KEYHAVEN_DATABASE_URL=sqlite://"+filepath.Join(t.TempDir(), "k.db"), "KEYHAVEN_SMTP_URL="+mail.URL(),
-		"KEYHAVEN_HASH_CONCURRENCY=1")
+// signIns are n sign-ins sent at once, each on its own connection (so none
+// is an idle keep-alive connection that shutdown may close), to a server
+// that hashes one at a time: most of them queue for the hasher.
+type signIns struct {
+	replies  []Reply
+	errs     []error
+	answered []time.Time
+	wg       sync.WaitGroup
+}
+
+func startSignIns(t *testing.T, p *Proc, n int) *signIns {
+	t.Helper()
 	const email, pw = "drain@example.com", "quiet harbor lantern 58"
 	if r := p.MustCall("POST", "/api/v3/signup", map[string]any{"connection": "PASSWORD",
 		"passwordPayload": map[string]any{"email": email, "password": pw}}); r.StatusCode != 200 {
 		t.Fatalf("signup: %s", r.Raw)
 	}
 	body, _ := json.Marshal(map[string]any{"connection": "PASSWORD", "passwordPayload": map[string]any{"email": email, "password": pw}})
-
-	// Each sign-in on its own connection, so none is an idle keep-alive
-	// connection that shutdown may close.
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Minute}
-	const n = 12
-	var written, wg sync.WaitGroup
+	s := &signIns{replies: make([]Reply, n), errs: make([]error, n), answered: make([]time.Time, n)}
+	var written sync.WaitGroup
 	written.Add(n)
-	replies := make([]Reply, n)
-	errs := make([]error, n)
-	answered := make([]time.Time, n)
 	for i := range n {
-		wg.Add(1)
+		s.wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer s.wg.Done()
 			var once sync.Once
 			trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { once.Do(written.Done) }}
 			ctx := httptrace.WithClientTrace(context.Background(), trace)
@@ -127,36 +127,67 @@ func TestGracefulShutdownAnswersInFlightRequests(t *testing.T) {
 			resp, err := client.Do(req)
 			once.Do(written.Done) // a request that failed before it was written
 			if err != nil {
-				errs[i] = err
+				s.errs[i] = err
 				return
 			}
 			defer resp.Body.Close()
 			raw, _ := io.ReadAll(resp.Body)
-			answered[i] = time.Now()
-			replies[i].Raw = raw
-			errs[i] = json.Unmarshal(raw, &replies[i])
+			s.answered[i] = time.Now()
+			s.replies[i].Raw = raw
+			s.errs[i] = json.Unmarshal(raw, &s.replies[i])
 		}()
 	}
 	written.Wait()
 	// The server accepts and reads at once; the hasher takes tens of
-	// milliseconds per sign-in, so most of the twelve are still queued.
+	// milliseconds per sign-in, so most are still queued.
 	time.Sleep(100 * time.Millisecond)
-	term := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	return s
+}
+
+// signal sends sig to p and returns when.
+func (p *Proc) signal(t *testing.T, sig os.Signal) time.Time {
+	t.Helper()
+	at := time.Now()
+	if err := p.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
+	return at
+}
+
+// exited waits up to d for p to exit and returns how long after since.
+func (p *Proc) exited(t *testing.T, since time.Time, d time.Duration) time.Duration {
+	t.Helper()
+	select {
+	case <-p.done:
+		return time.Since(since)
+	case <-time.After(d):
+		t.Fatalf("keyhaven did not exit within %s:\n%s", d, p.Output())
+		return 0
+	}
+}
+
+// SIGTERM while sign-ins queue for the hasher (production argon2id, one
+// slot): every request already sent is answered with its 200 envelope,
+// new connections are refused, and the process exits cleanly.
+func TestGracefulShutdownAnswersInFlightRequests(t *testing.T) {
+	mail := mailsink.Start(t)
+	p := StartProc(t, "KEYHAVEN_DATABASE_URL=sqlite://"+filepath.Join(t.TempDir(), "k.db"), "KEYHAVEN_SMTP_URL="+mail.URL(),
+		"KEYHAVEN_HASH_CONCURRENCY=1")
+	const n = 12
+	s := startSignIns(t, p, n)
+	term := p.signal(t, syscall.SIGTERM)
 	time.Sleep(20 * time.Millisecond)
 	if c, err := net.DialTimeout("tcp", strings.TrimPrefix(p.URL, "http://"), time.Second); err == nil {
 		c.Close()
 		t.Errorf("a new connection was accepted after SIGTERM")
 	}
-	wg.Wait()
+	s.wg.Wait()
 	late := 0
 	for i := range n {
-		if errs[i] != nil || replies[i].StatusCode != 200 {
-			t.Errorf("sign-in %d in flight at SIGTERM: err %v, reply %s", i, errs[i], replies[i].Raw)
+		if s.errs[i] != nil || s.replies[i].StatusCode != 200 {
+			t.Errorf("sign-in %d in flight at SIGTERM: err %v, reply %s", i, s.errs[i], s.replies[i].Raw)
 		}
-		if answered[i].After(term) {
+		if s.answered[i].After(term) {
 			late++
 		}
 	}
@@ -164,17 +195,99 @@ func TestGracefulShutdownAnswersInFlightRequests(t *testing.T) {
 		t.Fatalf("every sign-in was answered before SIGTERM: the test drained nothing")
 	}
 	t.Logf("%d of %d sign-ins were answered after SIGTERM", late, n)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("keyhaven did not exit after draining:\n%s", p.Output())
-	}
+	p.exited(t, term, 30*time.Second)
 	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Errorf("exit code %d after SIGTERM:\n%s", code, p.Output())
 	}
 	if !strings.Contains(p.Output(), "keyhaven stopped") {
 		t.Errorf("no clean stop in the log:\n%s", p.Output())
 	}
+}
+
+// Requests still running when the drain (KEYHAVEN_SHUTDOWN_TIMEOUT) ends are
+// cut, and the process exits at once with status 1 rather than wait for
+// them; a second signal stops it without waiting for the drain at all.
+func TestShutdownIsBounded(t *testing.T) {
+	const queued = 150 // seconds of hashing, one at a time
+	t.Run("past the drain", func(t *testing.T) {
+		p := StartProc(t, "KEYHAVEN_DATABASE_URL=sqlite://"+filepath.Join(t.TempDir(), "k.db"),
+			"KEYHAVEN_HASH_CONCURRENCY=1", "KEYHAVEN_SHUTDOWN_TIMEOUT=200ms")
+		s := startSignIns(t, p, queued)
+		took := p.exited(t, p.signal(t, syscall.SIGTERM), 10*time.Second)
+		if took > 3*time.Second {
+			t.Errorf("exited %s after SIGTERM with a 200ms drain", took)
+		}
+		s.wg.Wait()
+		cut := 0
+		for i := range s.errs {
+			if s.errs[i] != nil {
+				cut++
+			}
+		}
+		if cut == 0 {
+			t.Fatalf("every sign-in was answered within the drain: the test cut nothing")
+		}
+		if code := p.cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(p.Output(), "were cut") {
+			t.Errorf("exit code %d, want 1, and a log line saying requests were cut:\n%s", code, p.Output())
+		}
+		t.Logf("exited %s after SIGTERM; %d of %d sign-ins cut", took, cut, len(s.errs))
+	})
+	t.Run("a request stuck in the database", func(t *testing.T) {
+		// The users table locked: update-profile waits in PostgreSQL past
+		// the drain; it is cut and the process exits, not when the lock goes.
+		dbURL := freshPostgres(t)
+		p := StartProc(t, "KEYHAVEN_DATABASE_URL="+dbURL, "KEYHAVEN_SHUTDOWN_TIMEOUT=200ms")
+		const email, pw = "stuck@example.com", "quiet harbor lantern 59"
+		p.MustCall("POST", "/api/v3/signup", map[string]any{"connection": "PASSWORD",
+			"passwordPayload": map[string]any{"email": email, "password": pw}})
+		access, _ := p.MustCall("POST", "/api/v3/signin", map[string]any{"connection": "PASSWORD",
+			"passwordPayload": map[string]any{"email": email, "password": pw}}).Data["access_token"].(string)
+		db, err := sql.Open("pgx", dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		tx, err := db.BeginTx(t.Context(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback() //nolint:errcheck // the lock's end
+		if _, err := tx.Exec("LOCK TABLE users IN ACCESS EXCLUSIVE MODE"); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := p.Call(context.Background(), "POST", "/api/v3/update-profile", map[string]any{"nickname": "stuck"}, "Authorization", access)
+			done <- err
+		}()
+		time.Sleep(300 * time.Millisecond)
+		select {
+		case err := <-done:
+			t.Fatalf("update-profile answered while the table was locked: %v", err)
+		default:
+		}
+		took := p.exited(t, p.signal(t, syscall.SIGTERM), 20*time.Second)
+		if took > 8*time.Second {
+			t.Errorf("exited %s after SIGTERM with a 200ms drain and the table still locked", took)
+		}
+		t.Logf("exited %s after SIGTERM, the table still locked", took)
+	})
+	t.Run("a second signal", func(t *testing.T) {
+		p := StartProc(t, "KEYHAVEN_DATABASE_URL=sqlite://"+filepath.Join(t.TempDir(), "k.db"), "KEYHAVEN_HASH_CONCURRENCY=1")
+		s := startSignIns(t, p, queued)
+		first := p.signal(t, syscall.SIGTERM)
+		time.Sleep(100 * time.Millisecond)
+		p.signal(t, syscall.SIGINT)
+		took := p.exited(t, first, 10*time.Second)
+		s.wg.Wait()
+		if st := p.cmd.ProcessState; st.Success() || !strings.Contains(p.Output(), "shutting down") {
+			t.Errorf("state %v after two signals, want killed by the second:\n%s", st, p.Output())
+		}
+		if took > 3*time.Second {
+			t.Errorf("exited %s after the first signal: the second did not stop it", took)
+		}
+		t.Logf("exited %s after the first signal", took)
+	})
 }
 
 // SIGTERM while the outbox worker is in the middle of an SMTP send (the

@@ -35,6 +35,12 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// After the first signal the default action returns: a second
+		// SIGTERM or Ctrl-C stops at once instead of waiting for the drain.
+		<-ctx.Done()
+		stop()
+	}()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "keyhaven:", strings.ReplaceAll(err.Error(), "\n", "\nkeyhaven: "))
@@ -81,7 +87,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer func() {
+		if err := s.CloseWithin(5 * time.Second); err != nil {
+			log.Warn("keyhaven stop", "err", err)
+		}
+	}()
 	if s.BootstrapApp.Secret != "" {
 		// Shown once, on the terminal, never in the log.
 		fmt.Fprintf(stdout, "Created the first application. Save its secret now: it is not shown again.\n"+
@@ -93,7 +103,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("keyhaven serving", "addr", ln.Addr().String(), "issuer", cfg.Issuer(),
 		"startup_ms", time.Since(start).Milliseconds(), "version", server.Version())
-	err = s.Run(ctx, ln, 30*time.Second)
+	err = s.Run(ctx, ln, cfg.ShutdownTimeout)
 	log.Info("keyhaven stopped")
 	return err
 }

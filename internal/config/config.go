@@ -40,6 +40,7 @@ type Config struct {
 	DatabaseURL        Secret
 	DBMaxConns         int
 	DBConnectTimeout   time.Duration
+	ShutdownTimeout    time.Duration
 	SMTPURL            Secret
 	SMSWebhookURL      Secret
 	AppID              string
@@ -76,6 +77,7 @@ func Default() Config {
 		DatabaseURL:        "sqlite://./keyhaven-data/keyhaven.db",
 		DBMaxConns:         10,
 		DBConnectTimeout:   5 * time.Second,
+		ShutdownTimeout:    30 * time.Second,
 		PasswordHash:       "argon2id:m=19456,t=2,p=1",
 		RateLimitPerIP:     60,
 		DefaultPhoneRegion: "CN",
@@ -180,6 +182,8 @@ func Settings() []Setting {
 		text("sign-in-url", "where the hosted page links after a reset", func(c *Config) *string { return &c.SignInURL }),
 		text("log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 		text("log-format", "json or text", func(c *Config) *string { return &c.LogFormat }),
+		duration("shutdown-timeout", "how long SIGTERM lets requests in flight finish before cutting them (a second signal stops at once)", 100*time.Millisecond,
+			func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
 		number("password-min-length", "shortest password accepted, in characters (8 to 64)", 8, func(c *Config) *int { return &c.PasswordMinLength }),
 		number("password-failures", "wrong passwords one account may see an hour, whichever name it signs in with (at most 100)", 1, func(c *Config) *int { return &c.PasswordFailures }),
 		duration("code-ttl", "how long a one-time code lives (at most 10m)", 30*time.Second, func(c *Config) *time.Duration { return &c.CodeTTL }),

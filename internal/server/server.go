@@ -230,6 +230,20 @@ func (s *Server) bootstrap(ctx context.Context, now time.Time) error {
 // Close closes the store.
 func (s *Server) Close() error { return s.Store.Close() }
 
+// CloseWithin is Close waiting at most wait for the queries in flight
+// (database/sql's Close waits for every one): a hung database must not
+// keep the process from exiting.
+func (s *Server) CloseWithin(wait time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- s.Store.Close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(wait):
+		return fmt.Errorf("close the database: still busy after %s", wait)
+	}
+}
+
 // Run serves on ln until ctx ends, then stops accepting, lets in-flight
 // requests finish (up to drain) and the outbox worker finish its sends.
 func (s *Server) Run(ctx context.Context, ln net.Listener, drain time.Duration) error {
@@ -255,9 +269,17 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, drain time.Duration) 
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
+		s.Log.Info("keyhaven shutting down: finishing requests in flight", "drain_s", drain.Seconds())
 		sctx, cancel := context.WithTimeout(context.Background(), drain)
 		err = srv.Shutdown(sctx)
 		cancel()
+		if err != nil {
+			// Past the drain: cut what is left, so the process exits now
+			// rather than when the slowest request (or a hung database)
+			// lets go. Their handlers see their contexts end.
+			s.Log.Warn("keyhaven shutdown: requests still running after the drain were cut", "err", err)
+			_ = srv.Close()
+		}
 		<-errc
 	}
 	stopBG()
