@@ -83,6 +83,12 @@ func TestOpsEndpoints(t *testing.T) {
 	if got := opsMetric(t, p, failed); got != 1 {
 		t.Errorf("%s = %v after one wrong password", failed, got)
 	}
+	// SMTP is configured, no SMS webhook: SMS would only be logged.
+	for kind, want := range map[string]float64{"email": 0, "sms": 1} {
+		if got := opsMetric(t, p, `keyhaven_messages_logged_instead_of_sent{kind="`+kind+`"}`); got != want {
+			t.Errorf("messages logged instead of sent, %s: %v, want %v", kind, got, want)
+		}
+	}
 	if got := opsMetric(t, p, "keyhaven_password_hash_duration_seconds_count"); got < 3 {
 		t.Errorf("hash duration count = %v, want at least 3 (sign-up, two sign-ins)", got)
 	}

@@ -159,7 +159,7 @@ func Settings() []Setting {
 		text("public-url", "external base URL (token issuer, links); default http://<listen>", func(c *Config) *string { return &c.PublicURL }),
 		secret("database-url", "sqlite:///abs/path.db, sqlite://rel/path.db or postgres://user:pass@host:port/db", func(c *Config) *Secret { return &c.DatabaseURL }),
 		number("db-max-conns", "PostgreSQL connections in all (a quarter of them for reads)", 1, func(c *Config) *int { return &c.DBMaxConns }),
-		duration("db-connect-timeout", "how long start-up waits for the database", time.Second, func(c *Config) *time.Duration { return &c.DBConnectTimeout }),
+		duration("db-connect-timeout", "how long start-up waits for the database, trying again while it is not reachable yet", time.Second, func(c *Config) *time.Duration { return &c.DBConnectTimeout }),
 		secret("smtp-url", "smtp://[user:pass@]host:port?from=addr&tls=none|starttls|tls; unset: mail is logged (development only)", func(c *Config) *Secret { return &c.SMTPURL }),
 		secret("sms-webhook-url", "each SMS is POSTed here as JSON; unset: SMS is logged (development only)", func(c *Config) *Secret { return &c.SMSWebhookURL }),
 		text("app-id", "bootstrap application id (with app-secret)", func(c *Config) *string { return &c.AppID }),

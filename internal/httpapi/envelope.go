@@ -84,9 +84,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if ae.Status == 429 {
 		w.Header().Set("Retry-After", "60")
 	}
-	if s.outcome != nil {
-		s.outcome(r.Pattern, ae.Status, ae.APICode)
-	}
+	s.outcomeOf(w, r, ae.Status, ae.APICode)
 	writeJSON(w, http.StatusOK, envelope{StatusCode: ae.Status, Message: ae.Message, APICode: ae.APICode, RequestID: id})
 }
 
@@ -195,11 +193,21 @@ func jsonKindName(k jsontext.Kind) string {
 }
 
 // logger helpers keep secrets out: only ids, routes and statuses are logged.
-func (s *Server) logRequest(r *http.Request, status int, d float64) {
-	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+// A request that matched no route is logged as route "unmatched", as the
+// metrics count it.
+func (s *Server) logRequest(r *http.Request, w *statusWriter, d float64) {
+	route := r.Pattern
+	if route == "" {
+		route = "unmatched"
+	}
+	attrs := []slog.Attr{
 		slog.String("request_id", requestID(r.Context())),
 		slog.String("method", r.Method),
-		slog.String("route", r.Pattern),
-		slog.Int("status", status),
-		slog.Float64("duration_ms", d))
+		slog.String("route", route),
+		slog.Int("status", w.status),
+	}
+	if w.statusCode != 0 {
+		attrs = append(attrs, slog.Int("status_code", w.statusCode), slog.Int("api_code", w.apiCode))
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", append(attrs, slog.Float64("duration_ms", d))...)
 }

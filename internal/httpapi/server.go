@@ -141,6 +141,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// statusCode and apiCode are the envelope's, for the access log: a
+	// business failure goes out as HTTP 200.
+	statusCode, apiCode int
+}
+
+// outcomeOf records an /api/v3 reply's envelope status for the access log
+// and the metrics.
+func (s *Server) outcomeOf(w http.ResponseWriter, r *http.Request, statusCode, apiCode int) {
+	if sw, ok := w.(*statusWriter); ok {
+		sw.statusCode, sw.apiCode = statusCode, apiCode
+	}
+	if s.outcome != nil {
+		s.outcome(r.Pattern, statusCode, apiCode)
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -177,7 +191,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				}
 			}
 			d := time.Since(start)
-			s.logRequest(r, sw.status, float64(d.Microseconds())/1000)
+			s.logRequest(r, sw, float64(d.Microseconds())/1000)
 			if s.observe != nil {
 				s.observe(r.Pattern, sw.status, d)
 			}
@@ -208,9 +222,7 @@ func (s *Server) adapt(h func(http.ResponseWriter, *http.Request) error, needApp
 			s.writeError(w, r, err)
 			return
 		}
-		if s.outcome != nil {
-			s.outcome(r.Pattern, http.StatusOK, 0)
-		}
+		s.outcomeOf(w, r, http.StatusOK, 0)
 	})
 }
 

@@ -80,6 +80,11 @@ type Options struct {
 	Now func() time.Time
 	// Version is reported by keyhaven_build_info.
 	Version string
+	// LoggedKinds are the message kinds (email, sms) written to the log
+	// instead of sent (no SMTP server or SMS webhook configured): reported
+	// by keyhaven_messages_logged_instead_of_sent, since their "deliveries"
+	// count in keyhaven_outbox_sent_total like real ones.
+	LoggedKinds []string
 	// Logger receives scrape errors; default slog.Default().
 	Logger *slog.Logger
 }
@@ -143,7 +148,15 @@ func NewMetrics(o Options) *Metrics {
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "keyhaven_build_info",
 		Help: "Always 1; the version label names the running build."}, []string{"version"})
 	info.WithLabelValues(o.Version).Set(1)
-	reg.MustRegister(info,
+	logged := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "keyhaven_messages_logged_instead_of_sent",
+		Help: "1 for a message kind (email, sms) written to the log instead of sent: development only."}, []string{"kind"})
+	for _, k := range []string{"email", "sms"} {
+		logged.WithLabelValues(k).Set(0)
+	}
+	for _, k := range o.LoggedKinds {
+		logged.WithLabelValues(k).Set(1)
+	}
+	reg.MustRegister(info, logged,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if o.Outbox != nil {

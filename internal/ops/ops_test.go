@@ -211,6 +211,16 @@ func TestMetricsCountersMove(t *testing.T) {
 	if bad.RequestID == "" || !strings.Contains(logs, `"request_id":"`+bad.RequestID+`"`) {
 		t.Errorf("no log line carries the envelope's requestId %q", bad.RequestID)
 	}
+	// The wrong password went out as HTTP 200; its access-log line says
+	// what the envelope said.
+	if !strings.Contains(logs, `"request_id":"`+bad.RequestID+`","method":"POST","route":"POST /api/v3/signin","status":200,"status_code":401,"api_code":40101`) {
+		t.Errorf("the failed sign-in's access-log line lacks its envelope's status_code and api_code:\n%s", logs)
+	}
+	// A path no route matches is "unmatched" in the log, as in the metrics.
+	khtest.Get(t, env.URL+"/no/such/path")
+	if !strings.Contains(env.Logs.String(), `"route":"unmatched","status":404`) {
+		t.Errorf("an unmatched path's access-log line does not say route unmatched")
+	}
 }
 
 // countedStats is a real store whose outbox reads are counted.

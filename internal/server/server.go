@@ -124,8 +124,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	if err != nil {
 		return nil, err
 	}
+	var logged []string // messages written to the log instead of sent
+	if cfg.SMTPURL == "" {
+		logged = append(logged, "email")
+	}
+	if cfg.SMSWebhookURL == "" {
+		logged = append(logged, "sms")
+	}
 	s := &Server{Config: cfg, Store: st, Log: log,
-		Metrics: ops.NewMetrics(ops.Options{Outbox: st, Now: o.Now, Version: httpapi.Version, Logger: log})}
+		Metrics: ops.NewMetrics(ops.Options{Outbox: st, Now: o.Now, Version: httpapi.Version, Logger: log, LoggedKinds: logged})}
 	if driver, _, _ := cfg.Database(); driver == "postgres" && cfg.PublicURL == "" {
 		log.Warn("KEYHAVEN_PUBLIC_URL is not set: every replica must share one public URL, or replicas refuse each other's tokens")
 	}

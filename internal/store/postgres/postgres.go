@@ -13,6 +13,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -84,7 +85,7 @@ func Open(ctx context.Context, rawURL string, maxConns int) (*Store, error) {
 		reads = max(1, maxConns/4)
 	}
 	write := openPool(cfg, max(1, maxConns-reads))
-	if err := migrate(ctx, write); err != nil {
+	if err := untilReachable(ctx, func() error { return migrate(ctx, write) }); err != nil {
 		write.Close()
 		return nil, red.wrap("postgres", err)
 	}
@@ -152,6 +153,26 @@ func Status(ctx context.Context, rawURL string) ([]sqldb.MigrationState, error) 
 
 // migrate applies pending migrations on one connection that holds the
 // advisory lock, so concurrent starters wait and then find nothing to do.
+// untilReachable runs f again while it fails only because the server is
+// not reachable yet (connection refused, or still starting up: a database
+// started beside Keyhaven in Compose or Kubernetes), until ctx ends. Any
+// other failure (a wrong password, a missing database) returns at once.
+func untilReachable(ctx context.Context, f func() error) error {
+	for {
+		err := f()
+		var ne *net.OpError
+		var pe *pgconn.PgError
+		if err == nil || !(errors.As(err, &ne) || errors.As(err, &pe) && pe.Code == "57P03") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 func migrate(ctx context.Context, pool *sql.DB) error {
 	conn, err := pool.Conn(ctx)
 	if err != nil {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io"
+	"net"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -126,7 +129,8 @@ func TestOpenErrorsHidePassword(t *testing.T) {
 		{"escaped password", "postgres://kh:secret%2Fpw@127.0.0.1:1/kh?sslmode=disable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			// Unreachable is tried again until the deadline.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
 			_, err := postgres.Open(ctx, tc.url, 1)
 			if err == nil {
@@ -150,6 +154,65 @@ func TestOpenErrorsHidePassword(t *testing.T) {
 			t.Fatalf("Open = %v; want an error naming the database, without the password", err)
 		}
 	})
+}
+
+// A database that is not listening yet (starting beside Keyhaven) is
+// tried again until the connect timeout: here it starts listening half a
+// second after Open began.
+func TestOpenWaitsForTheServerToListen(t *testing.T) {
+	dbURL := pgtest.Fresh(t, "late")
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := u.Host
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = ln.Addr().String()
+	ln.Close() // nothing listens there for now
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		ln, err := net.Listen("tcp", u.Host)
+		if err != nil {
+			return // the port was taken meanwhile: Open fails, and says so
+		}
+		t.Cleanup(func() { ln.Close() })
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go forward(c, target)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	st, err := postgres.Open(ctx, u.String(), 2)
+	if err != nil {
+		t.Fatalf("Open of a server that listens after 0.5 s: %v", err)
+	}
+	defer st.Close()
+	if err := st.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 400*time.Millisecond {
+		t.Fatalf("opened after %s, before anything listened", d)
+	}
+}
+
+// forward copies c to and from a new connection to addr.
+func forward(c net.Conn, addr string) {
+	defer c.Close()
+	d, err := net.Dial("tcp", addr)
+	if err != nil {
+		return
+	}
+	defer d.Close()
+	go func() { _, _ = io.Copy(d, c) }()
+	_, _ = io.Copy(c, d)
 }
 
 func TestUniqueViolation(t *testing.T) {
