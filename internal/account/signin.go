@@ -186,13 +186,22 @@ func (s *Service) giveBack(ctx context.Context, try store.Counter, err error) er
 // count is of failures; at the limit the answer is the same as for a wrong
 // password.
 func (s *Service) passwordTry(ctx context.Context, key string) (store.Counter, bool, error) {
-	hour := s.now().Truncate(time.Hour)
-	c := store.Counter{Key: key, Window: hour, ExpiresAt: hour.Add(time.Hour)}
+	now := s.now()
+	hour := now.Truncate(time.Hour)
+	c := store.Counter{Key: key, Window: hour, ExpiresAt: hour.Add(2 * time.Hour)}
 	n, err := s.st.Hit(ctx, c.Key, c.Window, c.ExpiresAt)
 	if err != nil {
 		return c, false, fmt.Errorf("account: count password try: %w", err)
 	}
-	return c, n <= s.failLimit, nil
+	if n > s.failLimit {
+		return c, false, nil
+	}
+	// Over the last hour, not this clock hour only.
+	last, err := store.Sliding(ctx, s.st, key, n, time.Hour, now)
+	if err != nil {
+		return c, false, s.giveBack(ctx, c, fmt.Errorf("account: count password tries: %w", err))
+	}
+	return c, last <= float64(s.failLimit), nil
 }
 
 func (s *Service) codeSignIn(ctx context.Context, in SignIn) (store.User, error) {

@@ -276,6 +276,42 @@ func TestDailyAndHourlyCaps(t *testing.T) {
 	}
 }
 
+// The daily wrong-code cap is over the last 24 hours, not the UTC day:
+// the cap's worth of wrong codes just before midnight leaves none just
+// after it.
+func TestDailyCodeCapSlidesAcrossMidnight(t *testing.T) {
+	clock := khtest.NewClock()
+	now := clock.Now()
+	clock.Advance(now.Truncate(24 * time.Hour).Add(24*time.Hour - 10*time.Minute).Sub(now))
+	env := khtest.Start(t, khtest.FastHash, khtest.WithClock(clock), khtest.WithConfig(func(c *config.Config) {
+		c.CodeInterval, c.CodeHourlyCap, c.CodeDailyFailures = 0, 1000, 4
+	}))
+	const email = "midnight@example.com"
+	env.SignUp(email, oldPW)
+	verify := func(code string) khtest.Reply {
+		return env.Post("/api/v3/verify-reset-password-request", map[string]any{"verifyMethod": "EMAIL_PASSCODE",
+			"emailPassCodePayload": map[string]any{"email": email, "passCode": code}})
+	}
+	code := env.ResetCode(email)
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	for range 4 {
+		if r := verify(wrong); r.StatusCode != 400 {
+			t.Fatalf("wrong code: %s", r.Raw)
+		}
+	}
+	clock.Advance(11 * time.Minute) // past UTC midnight
+	code = env.ResetCode(email)
+	if r := verify(code); r.StatusCode != 429 {
+		t.Fatalf("the right code just after midnight, after the day's wrong codes: %s", r.Raw)
+	}
+	clock.Advance(12 * time.Hour) // half of them still count: 2 of 4
+	code = env.ResetCode(email)
+	verify(code).MustOK(t)
+}
+
 // Twelve concurrent resets with one token: exactly one wins.
 func TestConcurrentResetSingleUse(t *testing.T) {
 	env := khtest.Start(t, khtest.FastHash)

@@ -215,3 +215,22 @@ func TestAbandonedSignInsAreNotCounted(t *testing.T) {
 	// 2×limit abandoned tries: had they counted, the owner would be out.
 	signInAs(env, "email", "owner@example.com", oldPW).MustOK(t)
 }
+
+// The failure limit is over the last hour, not the clock hour: 100 wrong
+// passwords at 10:59:30 leave none to try at 11:00:01, and the right
+// password then still answers as a wrong one. A share of the old failures
+// comes back as the hour slides on.
+func TestPasswordFailuresSlideAcrossTheHour(t *testing.T) {
+	clock := khtest.NewClock()
+	now := clock.Now()
+	clock.Advance(now.Truncate(time.Hour).Add(time.Hour - 30*time.Second).Sub(now))
+	env := khtest.Start(t, khtest.FastHash, khtest.WithClock(clock))
+	env.SignUp("slide@example.com", oldPW)
+	failSignIns(t, env, "slide@example.com", failLimit)
+	clock.Advance(31 * time.Second) // the next clock hour
+	if r := env.SignIn("slide@example.com", oldPW); r.StatusCode != 401 {
+		t.Fatalf("the right password 31 s after %d failures, in the next clock hour: %s", failLimit, r.Raw)
+	}
+	clock.Advance(30 * time.Minute) // half the old failures still count
+	env.SignIn("slide@example.com", oldPW).MustOK(t)
+}

@@ -146,6 +146,13 @@ func (s *Service) use(ctx context.Context, op codeOp, t Target, channel, code, f
 	if fails >= s.lim.DailyFailures {
 		return errDaily
 	}
+	// Over the last 24 hours, not this UTC day only: room for one more
+	// failure.
+	if last, err := store.Sliding(ctx, s.st, "fail:"+string(t), fails, 24*time.Hour, now); err != nil {
+		return fmt.Errorf("passcode: daily count: %w", err)
+	} else if last+1 > float64(s.lim.DailyFailures) {
+		return errDaily
+	}
 	res, left, err := op(ctx, string(t), channel, s.hash(t, channel, code), now, s.lim.MaxAttempts)
 	if err != nil {
 		return fmt.Errorf("passcode: consume: %w", err)
@@ -154,7 +161,7 @@ func (s *Service) use(ctx context.Context, op codeOp, t Target, channel, code, f
 	case store.CodeOK:
 		return nil
 	case store.CodeWrong:
-		if _, err := s.st.Hit(ctx, "fail:"+string(t), day, day.Add(24*time.Hour)); err != nil {
+		if _, err := s.st.Hit(ctx, "fail:"+string(t), day, day.Add(48*time.Hour)); err != nil {
 			return fmt.Errorf("passcode: daily hit: %w", err)
 		}
 		if left == 0 {

@@ -286,6 +286,20 @@ type Throttles interface {
 	Unhit(ctx context.Context, key string, window time.Time) error
 }
 
+// Sliding is a count over the size-long period ending at now, from fixed
+// windows of that size: cur, this window's count, plus the previous
+// window's, weighted by the share of it the period still covers. Fixed
+// windows alone let twice a limit through around a boundary (100 failures
+// at 10:59, 100 more at 11:00); counters must therefore live two windows.
+func Sliding(ctx context.Context, t Throttles, key string, cur int, size time.Duration, now time.Time) (float64, error) {
+	win := now.Truncate(size)
+	prev, err := t.Count(ctx, key, win.Add(-size))
+	if err != nil {
+		return 0, err
+	}
+	return float64(cur) + float64(prev)*(1-float64(now.Sub(win))/float64(size)), nil
+}
+
 // Resets stores password-reset tokens and performs the reset itself.
 type Resets interface {
 	// CreateResetToken stores t and deletes the user's older reset tokens,
