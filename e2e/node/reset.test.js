@@ -112,7 +112,10 @@ test('sign up and sign in by email and password; ID token verifies; profile', TI
   assert.equal(access.sub, user.userId);
   const info = await c.getUserInfoByAccessToken(t.access_token); // GET /oidc/me?access_token=
   assert.equal(info.sub, user.userId);
-  assert.equal(info.email, email);
+  assert.equal(info.email, undefined, 'the default scope (openid profile) does not grant the email claim');
+  const te = ok(await c.signInByEmailPassword({ email, password, options: { scope: 'openid profile email' } }),
+    'sign in with the email scope');
+  assert.equal((await c.getUserInfoByAccessToken(te.access_token)).email, email);
 
   c.setAccessToken(t.access_token);
   const profile = ok(await c.getProfile({}), 'get-profile');

@@ -222,8 +222,9 @@ type UserDto struct {
 	Region            string          `json:"region,omitempty"`
 	UserSourceType    string          `json:"userSourceType"`
 	CustomData        json.RawMessage `json:"customData,omitempty"`
-	Identities        []any           `json:"identities,omitempty"`
-	DepartmentIDs     []string        `json:"departmentIds,omitempty"`
+	// Sent (empty) only when asked for: omitzero keeps an empty slice.
+	Identities    []any    `json:"identities,omitzero"`
+	DepartmentIDs []string `json:"departmentIds,omitzero"`
 }
 
 func iso(t time.Time) string {

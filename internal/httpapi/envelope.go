@@ -63,8 +63,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(buf.Bytes())
 }
 
+// The request id goes into a success too (the middleware has set it as
+// X-Request-Id), so a caller can log it whatever the outcome.
 func writeOK(w http.ResponseWriter, data any) error {
-	writeJSON(w, http.StatusOK, envelope{StatusCode: 200, Message: "success", Data: data})
+	writeJSON(w, http.StatusOK, envelope{StatusCode: 200, Message: "success", RequestID: w.Header().Get("X-Request-Id"), Data: data})
 	return nil
 }
 

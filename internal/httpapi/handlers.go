@@ -172,8 +172,11 @@ func (s *Server) handleSignUp(w http.ResponseWriter, r *http.Request) error {
 		return apierr.BadRequest("connection", "must be PASSWORD or PASSCODE")
 	}
 	if in.Profile != nil {
-		if in.Profile.Email != "" || in.Profile.Phone != "" {
-			return apierr.BadRequest("profile", "email and phone are set through passwordPayload or passCodePayload, or bound later with a code")
+		for _, f := range [][2]string{{"profile.email", in.Profile.Email}, {"profile.phone", in.Profile.Phone},
+			{"profile.phoneCountryCode", in.Profile.PhoneCountryCode}} {
+			if f[1] != "" {
+				return apierr.BadRequest(f[0], "is not taken at sign-up: an email or phone is set through passwordPayload or passCodePayload, or bound later with a code")
+			}
 		}
 		switch in.Profile.Gender {
 		case "", "M", "F", "U":

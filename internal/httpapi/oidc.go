@@ -265,14 +265,24 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusUnauthorized, "invalid_token", "access token is invalid or expired")
 		return
 	}
+	// The claims the token's scope grants (OIDC Core §5.4), as in the id
+	// token: email and phone only with their scopes.
 	out := map[string]any{"sub": p.UserID}
-	if c.Email != "" {
+	scopes := " " + p.Scope + " "
+	if strings.Contains(scopes, " email ") && c.Email != "" {
 		out["email"], out["email_verified"] = c.Email, c.EmailVerified
 	}
-	if c.Phone != "" {
+	if strings.Contains(scopes, " phone ") && c.Phone != "" {
 		out["phone_number"], out["phone_number_verified"] = c.Phone, c.PhoneVerified
 	}
-	for k, v := range map[string]string{"username": c.Username, "name": c.Name, "nickname": c.Nickname, "picture": c.Picture} {
+	claims := map[string]string{}
+	if strings.Contains(scopes, " username ") {
+		claims["username"] = c.Username
+	}
+	if strings.Contains(scopes, " profile ") {
+		claims["name"], claims["nickname"], claims["picture"] = c.Name, c.Nickname, c.Picture
+	}
+	for k, v := range claims {
 		if v != "" {
 			out[k] = v
 		}

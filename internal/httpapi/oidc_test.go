@@ -59,6 +59,13 @@ func TestRefreshScopeIntrospectAndForeignRevoke(t *testing.T) {
 func TestUserInfoPrefersAccessTokenParameter(t *testing.T) {
 	env := khtest.Start(t, khtest.FastHash)
 	u := signUpIn(t, env, "me@example.com")
+	// The email claim comes with the email scope only (OIDC Core §5.4).
+	if code, m := userInfo(t, bearer(env, u.access)); code != 200 || m["sub"] == nil || m["email"] != nil {
+		t.Fatalf("userinfo with scope openid profile: %d %v", code, m)
+	}
+	u.access = env.Post("/api/v3/signin", map[string]any{"connection": "PASSWORD",
+		"passwordPayload": map[string]any{"email": "me@example.com", "password": oldPW},
+		"options":         map[string]any{"scope": "openid profile email"}}).MustOK(t).Str("access_token")
 	stale := signUpIn(t, env, "stale@example.com") // a live token, but another user's
 	for name, req := range map[string]func() *http.Request{
 		"query": func() *http.Request {
@@ -83,11 +90,16 @@ func TestUserInfoPrefersAccessTokenParameter(t *testing.T) {
 		}
 	}
 	// With no parameter, the header is used.
-	r, _ := http.NewRequest("GET", env.URL+"/oidc/me", nil)
-	r.Header.Set("Authorization", "Bearer "+u.access)
-	if code, m := userInfo(t, r); code != 200 || m["email"] != "me@example.com" {
+	if code, m := userInfo(t, bearer(env, u.access)); code != 200 || m["email"] != "me@example.com" {
 		t.Fatalf("header only: %d %v", code, m)
 	}
+}
+
+// bearer is GET /oidc/me with the access token in the header.
+func bearer(env *khtest.Env, access string) *http.Request {
+	r, _ := http.NewRequest("GET", env.URL+"/oidc/me", nil)
+	r.Header.Set("Authorization", "Bearer "+access)
+	return r
 }
 
 // A refused bearer token gets a Bearer challenge (RFC 6750 §3), not the

@@ -426,3 +426,36 @@ func TestLogoutWithAnExpiredIDToken(t *testing.T) {
 		t.Fatalf("refresh after logout: %d, want 400 invalid_grant", code)
 	}
 }
+
+// A success carries its requestId too; identities and departmentIds are
+// sent, as empty arrays, when asked for (UserDto types them as arrays).
+func TestSuccessEnvelopeAndAskedForArrays(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	u := signUpIn(t, env, "arrays@example.com")
+	p := env.Do("GET", "/api/v3/get-profile?withIdentities=true&withDepartmentIds=true", nil, "Authorization", u.access).MustOK(t)
+	if p.RequestID == "" || p.RequestID != p.Header.Get("X-Request-Id") {
+		t.Errorf("success requestId %q, X-Request-Id %q", p.RequestID, p.Header.Get("X-Request-Id"))
+	}
+	for _, k := range []string{"identities", "departmentIds"} {
+		if a, ok := p.Data[k].([]any); !ok || len(a) != 0 {
+			t.Errorf("%s: %#v, want []", k, p.Data[k])
+		}
+	}
+	if p := u.profile().MustOK(t); p.Data["identities"] != nil || p.Data["departmentIds"] != nil {
+		t.Errorf("identities or departmentIds sent unasked: %s", p.Raw)
+	}
+}
+
+// An address in the sign-up profile would skip its code: refused, naming
+// the field.
+func TestSignUpProfileAddressesAreRefused(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	for _, f := range []string{"email", "phone", "phoneCountryCode"} {
+		r := env.Post("/api/v3/signup", map[string]any{"connection": "PASSWORD",
+			"passwordPayload": map[string]any{"username": "prof" + strings.ToLower(f), "password": oldPW},
+			"profile":         map[string]any{f: "+86"}})
+		if r.StatusCode != 400 || !strings.HasPrefix(r.Message, "profile."+f+":") {
+			t.Errorf("profile.%s at sign-up: %s", f, r.Raw)
+		}
+	}
+}
