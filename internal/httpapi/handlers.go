@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"net/netip"
 
 	"github.com/keyhaven/keyhaven/internal/account"
 	"github.com/keyhaven/keyhaven/internal/apierr"
@@ -192,17 +193,42 @@ func (s *Server) handleSignUp(w http.ResponseWriter, r *http.Request) error {
 	return writeOK(w, s.userDTO(u))
 }
 
+// limitThen counts a refused request against ip, as every other request
+// is counted, and returns err (or the limit's own answer).
+func (s *Server) limitThen(r *http.Request, ip string, err error) error {
+	if lerr := s.limitIP(r, ip); lerr != nil {
+		return lerr
+	}
+	return err
+}
+
 // handleSignIn serves POST /api/v3/signin (SigninByCredentialsDto → LoginTokenRespDto).
 func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	var in SigninByCredentialsDto
 	if err := decode(r, &in); err != nil {
-		return err
+		return s.limitThen(r, s.clientIP(r), err)
 	}
 	app := appOf(r)
-	if err := s.checkClient(r, app, in.ClientID, in.ClientSecret); err != nil {
+	proven, err := s.checkClient(r, app, in.ClientID, in.ClientSecret)
+	if err != nil {
+		return s.limitThen(r, s.clientIP(r), err)
+	}
+	// The Node SDK runs on the app's backend, so every sign-in would come
+	// from its address and share one per-IP budget; GenAuth's
+	// options.clientIp names the user's. Believed only from a caller that
+	// proved the app's secret: anyone else could name any address.
+	ip := s.clientIP(r)
+	if in.Options != nil && in.Options.ClientIP != "" && proven {
+		a, err := netip.ParseAddr(in.Options.ClientIP)
+		if err != nil {
+			return s.limitThen(r, ip, apierr.BadRequest("options.clientIp", "must be an IP address"))
+		}
+		ip = a.Unmap().String()
+	}
+	if err := s.limitIP(r, ip); err != nil {
 		return err
 	}
-	si := account.SignIn{Connection: in.Connection, AppID: app.ID, IP: s.clientIP(r), Lang: lang(r)}
+	si := account.SignIn{Connection: in.Connection, AppID: app.ID, IP: ip, Lang: lang(r)}
 	if in.Options != nil {
 		if err := encryptTypes.check("options.passwordEncryptType", in.Options.PasswordEncryptType); err != nil {
 			return err

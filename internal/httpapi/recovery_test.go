@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -460,6 +461,44 @@ func TestPerIPLimit(t *testing.T) {
 		t.Fatalf("4th request: %s", r.Raw)
 	}
 	env.Do("GET", "/api/v3/system", nil).MustOK(t) // not a limited endpoint
+}
+
+// A backend that proves the app's secret (as the Node SDK does on the
+// server) names each user's address in options.clientIp: the per-IP limit
+// and lastIp count that address, not the backend's. Without the secret the
+// option is not believed.
+func TestSignInClientIPFromAProvenBackend(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash, khtest.WithClock(khtest.NewClock()),
+		khtest.WithConfig(func(c *config.Config) { c.RateLimitPerIP = 3 }))
+	env.SignUp("backend@example.com", oldPW) // one of the connection's three
+	signIn := func(secret, ip string) khtest.Reply {
+		body := map[string]any{"connection": "PASSWORD", "options": map[string]any{"clientIp": ip},
+			"passwordPayload": map[string]any{"email": "backend@example.com", "password": oldPW}}
+		if secret != "" {
+			body["client_id"], body["client_secret"] = env.AppID, secret
+		}
+		return env.Post("/api/v3/signin", body)
+	}
+	for i := range 5 {
+		ip := fmt.Sprintf("203.0.113.%d", i+1)
+		access := signIn(env.AppSecret, ip).MustOK(t).Str("access_token")
+		if p := env.Do("GET", "/api/v3/get-profile", nil, "Authorization", access).MustOK(t); p.Data["lastIp"] != ip {
+			t.Fatalf("lastIp %v, want %s", p.Data["lastIp"], ip)
+		}
+	}
+	if r := signIn(env.AppSecret, "not an address"); r.StatusCode != 400 || !strings.HasPrefix(r.Message, "options.clientIp") {
+		t.Fatalf("a bad clientIp: %s", r.Raw)
+	}
+	// Unproven: not believed. The connection has used two of its three
+	// (the sign-up and the bad clientIp), so the next is its third, and
+	// lastIp is the connection's; the one after is over the limit.
+	access := signIn("", "203.0.113.99").MustOK(t).Str("access_token")
+	if p := env.Do("GET", "/api/v3/get-profile", nil, "Authorization", access).MustOK(t); p.Data["lastIp"] == "203.0.113.99" {
+		t.Fatal("clientIp without the app's secret was believed for lastIp")
+	}
+	if r := signIn("", "203.0.113.98"); r.StatusCode != 429 {
+		t.Fatalf("clientIp without the app's secret was believed for the limit: %s", r.Raw)
+	}
 }
 
 // An IPv6 holder is usually given a whole /64: the limit counts the prefix,

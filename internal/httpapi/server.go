@@ -118,7 +118,7 @@ func New(o Options) *Server {
 	api("POST /api/v3/verify-reset-password-request", true, s.handleVerifyResetPasswordRequest)
 	api("POST /api/v3/reset-password", true, s.handleResetPassword)
 	api("POST /api/v3/signup", true, s.handleSignUp)
-	api("POST /api/v3/signin", true, s.handleSignIn)
+	api("POST /api/v3/signin", false, s.handleSignIn) // limited inside: see options.clientIp
 	api("GET /api/v3/get-profile", false, s.handleGetProfile)
 	s.routesUser(api)
 	mux.HandleFunc("/api/v3/", func(w http.ResponseWriter, r *http.Request) {
@@ -251,13 +251,16 @@ var errRate = apierr.New(429, apierr.CodeRateLimited, "too many requests from th
 
 // limit counts the request against its client address in a fixed one-minute
 // window kept in the database, so every replica counts together.
-func (s *Server) limit(r *http.Request) error {
+func (s *Server) limit(r *http.Request) error { return s.limitIP(r, s.clientIP(r)) }
+
+// limitIP is limit for the client address ip.
+func (s *Server) limitIP(r *http.Request, ip string) error {
 	if s.rateLimit <= 0 {
 		return nil
 	}
 	now := s.now()
 	win := now.Truncate(time.Minute)
-	n, err := s.st.Hit(r.Context(), "ip:"+limitKey(s.clientIP(r)), win, win.Add(time.Minute))
+	n, err := s.st.Hit(r.Context(), "ip:"+limitKey(ip), win, win.Add(time.Minute))
 	if err != nil {
 		return fmt.Errorf("rate limit: %w", err)
 	}
@@ -320,21 +323,21 @@ func (s *Server) trusted(a netip.Addr) bool {
 // checkClient authenticates the app when the request carries credentials
 // (client_secret_post in the body or client_secret_basic in the header).
 // Public clients send none; a client that sends some must send the right ones.
-func (s *Server) checkClient(r *http.Request, app store.App, postID, postSecret string) error {
+func (s *Server) checkClient(r *http.Request, app store.App, postID, postSecret string) (proven bool, err error) {
 	id, secret := postID, postSecret
 	if u, p, ok := r.BasicAuth(); ok {
 		id, secret = u, p
 	}
 	if id == "" && secret == "" {
-		return nil
+		return false, nil
 	}
 	if fresh, err := s.st.GetApp(r.Context(), app.ID); err == nil {
 		app = fresh // never check a secret against a cached app
 	}
 	if !secretMatches(app, id, secret) {
-		return apierr.New(401, apierr.CodeBadClient, "client authentication failed: client_id or client_secret is wrong")
+		return false, apierr.New(401, apierr.CodeBadClient, "client authentication failed: client_id or client_secret is wrong")
 	}
-	return nil
+	return true, nil
 }
 
 // secretMatches reports whether id and secret are app's, in constant time
