@@ -522,3 +522,22 @@ test('a wrong new-number code does not burn the correct old-number code', {
     phonePassCodePayload: { newPhoneNumber: newNum, newPhonePassCode: newCode, oldPhoneNumber: u.phone, oldPhonePassCode: oldCode },
   }), 'retry with both right codes');
 });
+
+test('signUpByUsernamePassword with profile.email completed by a CHANNEL_COMPLETE_EMAIL code', TIMEOUT, async () => {
+  const c = newClient();
+  const email = newEmail('complete');
+  const username = newUsername('complete');
+  const password = newPassword('complete');
+  // Without the code the address is refused, naming the option.
+  refused(await c.signUpByUsernamePassword({ username, password, profile: { email } }), 400, 40000, 'no completion code');
+
+  ok(await c.sendEmail({ email, channel: 'CHANNEL_COMPLETE_EMAIL' }), 'send-email complete');
+  const u = ok(await c.signUpByUsernamePassword({
+    username, password, profile: { email },
+    options: { emailPassCodeForInformationCompletion: await code(email) },
+  }), 'sign up with a completed email');
+  assert.equal(u.email, email);
+  assert.equal(u.emailVerified, true);
+  assert.equal(u.username, username);
+  assertTokens(ok(await c.signInByEmailPassword({ email, password }), 'sign in by the completed email'), 'sign-in');
+});

@@ -136,13 +136,30 @@ func (s *Service) ParsePhone(field, number, countryCode string) (ident.Phone, er
 // address nothing is sent, and the answer is the same.
 var accountChannels = map[string]bool{
 	"CHANNEL_LOGIN": true, "CHANNEL_RESET_PASSWORD": true, "CHANNEL_UNBIND_EMAIL": true, "CHANNEL_UNBIND_PHONE": true,
-	"CHANNEL_DELETE_ACCOUNT": true, "CHANNEL_VERIFY_MFA": true, "CHANNEL_UNLOCK_ACCOUNT": true,
-	"CHANNEL_VERIFY_EMAIL_LINK": true, "CHANNEL_BIND_MFA": true, "CHANNEL_UNBIND_MFA": true,
-	"CHANNEL_IDENTITY_VERIFICATION": true,
+	"CHANNEL_DELETE_ACCOUNT": true,
+}
+
+// The channels some flow takes a code of (CONTRACT §4's table, and sign-up
+// completion). GenAuth's others (MFA, account unlock, email-link and
+// identity verification) are refused rather than sent: nothing would ever
+// accept the code, and each SMS costs its sender.
+var (
+	emailFlows = map[string]bool{"CHANNEL_LOGIN": true, "CHANNEL_REGISTER": true, "CHANNEL_RESET_PASSWORD": true,
+		"CHANNEL_UPDATE_EMAIL": true, "CHANNEL_BIND_EMAIL": true, "CHANNEL_UNBIND_EMAIL": true,
+		"CHANNEL_DELETE_ACCOUNT": true, "CHANNEL_COMPLETE_EMAIL": true}
+	smsFlows = map[string]bool{"CHANNEL_LOGIN": true, "CHANNEL_REGISTER": true, "CHANNEL_RESET_PASSWORD": true,
+		"CHANNEL_BIND_PHONE": true, "CHANNEL_UNBIND_PHONE": true, "CHANNEL_DELETE_ACCOUNT": true, "CHANNEL_COMPLETE_PHONE": true}
+)
+
+func unserved(channel string) error {
+	return apierr.BadRequest("channel", channel+" is not served by Keyhaven: no endpoint takes its code (MFA, account unlock and link or identity verification are not served)")
 }
 
 // SendEmailCode handles POST /api/v3/send-email.
 func (s *Service) SendEmailCode(ctx context.Context, channel, email, lang string) error {
+	if !emailFlows[channel] {
+		return unserved(channel)
+	}
 	e, err := ParseEmail("email", email)
 	if err != nil {
 		return err
@@ -170,6 +187,9 @@ func (s *Service) SendEmailCode(ctx context.Context, channel, email, lang string
 
 // SendSMSCode handles POST /api/v3/send-sms.
 func (s *Service) SendSMSCode(ctx context.Context, channel, number, countryCode, lang string) error {
+	if !smsFlows[channel] {
+		return unserved(channel)
+	}
 	p, err := s.ParsePhone("phoneNumber", number, countryCode)
 	if err != nil {
 		return err

@@ -24,14 +24,22 @@ type SignUp struct {
 	EncryptType      string
 	PassCode         string
 	Profile          Profile
+	// Completion: an email or phone added at sign-up (profile.email,
+	// profile.phone), each proven by its CHANNEL_COMPLETE_* code.
+	CompleteEmail, CompleteEmailCode                           string
+	CompletePhone, CompletePhoneCountryCode, CompletePhoneCode string
 }
 
 var errExists = apierr.New(409, apierr.CodeAccountExists, "an account with this email, phone or username already exists")
 
-// Register creates an account.
+// Register creates an account. Every code it takes is checked before any
+// is spent, and the password and the identifiers before the codes, so a
+// refusal burns none.
 func (s *Service) Register(ctx context.Context, in SignUp) (store.User, error) {
 	now := s.now()
 	u := store.User{ID: session.NewID(), Status: "Activated", CreatedAt: now, UpdatedAt: now}
+	var proofs []*proof
+	pwField := "passwordPayload.password"
 	switch in.Connection {
 	case "PASSWORD":
 		if in.Email == "" && in.Username == "" {
@@ -51,19 +59,9 @@ func (s *Service) Register(ctx context.Context, in SignUp) (store.User, error) {
 			}
 			u.Username, u.UsernameKey = in.Username, key
 		}
-		pw, err := s.pw.Decode(in.EncryptType, in.Password, "passwordPayload.password")
-		if err != nil {
-			return u, err
-		}
-		if err := s.checkFree(ctx, u); err != nil {
-			return u, err
-		}
-		if u.PasswordHash, err = s.pw.NewHash(ctx, pw, &store.User{Email: u.Email, Username: u.Username}); err != nil {
-			return u, err
-		}
-		u.PasswordLastSetAt = now
 	case "PASSCODE":
-		var target passcode.Target
+		pwField = "options.passwordForPhonePassCode"
+		p := &proof{channels: []string{"CHANNEL_REGISTER"}, code: in.PassCode, field: "passCodePayload.passCode"}
 		switch {
 		case in.Email != "" && in.Phone != "":
 			return u, apierr.BadRequest("passCodePayload", "give email or phone, not both")
@@ -73,41 +71,43 @@ func (s *Service) Register(ctx context.Context, in SignUp) (store.User, error) {
 				return u, err
 			}
 			u.Email, u.EmailKey, u.EmailVerified = e.Address, e.Key, true
-			target = passcode.EmailTarget(e.Key)
+			p.target = passcode.EmailTarget(e.Key)
 		case in.Phone != "":
-			p, err := s.ParsePhone("passCodePayload.phone", in.Phone, in.PhoneCountryCode)
+			ph, err := s.ParsePhone("passCodePayload.phone", in.Phone, in.PhoneCountryCode)
 			if err != nil {
 				return u, err
 			}
-			u.Phone, u.PhoneVerified = p.E164, true
-			target = passcode.PhoneTarget(p.E164)
+			u.Phone, u.PhoneVerified = ph.E164, true
+			p.target = passcode.PhoneTarget(ph.E164)
 		default:
 			return u, apierr.BadRequest("passCodePayload", "needs email or phone")
 		}
-		// Check the password and that the account is free before using the
-		// code, so a refusal does not burn it.
-		var pw string
-		if in.Password != "" {
-			var err error
-			if pw, err = s.pw.Decode(in.EncryptType, in.Password, "options.passwordForPhonePassCode"); err != nil {
-				return u, err
-			}
-		}
-		if err := s.checkFree(ctx, u); err != nil {
-			return u, err
-		}
-		if pw != "" {
-			h, err := s.pw.NewHash(ctx, pw, &store.User{Email: u.Email, Phone: u.Phone})
-			if err != nil {
-				return u, err
-			}
-			u.PasswordHash, u.PasswordLastSetAt = h, now
-		}
-		if err := s.codes.Verify(ctx, target, "CHANNEL_REGISTER", in.PassCode, "passCodePayload.passCode"); err != nil {
-			return u, err
-		}
+		proofs = append(proofs, p)
 	default:
 		return u, apierr.BadRequest("connection", "must be PASSWORD or PASSCODE")
+	}
+	more, err := s.completion(&u, in)
+	if err != nil {
+		return u, err
+	}
+	proofs = append(proofs, more...)
+	var pw string
+	if in.Password != "" || in.Connection == "PASSWORD" {
+		if pw, err = s.pw.Decode(in.EncryptType, in.Password, pwField); err != nil {
+			return u, err
+		}
+	}
+	if err := s.checkFree(ctx, u); err != nil {
+		return u, err
+	}
+	if pw != "" {
+		if u.PasswordHash, err = s.pw.NewHash(ctx, pw, &store.User{Email: u.Email, Phone: u.Phone, Username: u.Username}); err != nil {
+			return u, err
+		}
+		u.PasswordLastSetAt = now
+	}
+	if err := s.checkAll(ctx, proofs...); err != nil {
+		return u, err
 	}
 	profile, err := json.Marshal(in.Profile)
 	if err != nil {
@@ -121,6 +121,49 @@ func (s *Service) Register(ctx context.Context, in SignUp) (store.User, error) {
 		return u, fmt.Errorf("account: create user: %w", err)
 	}
 	return u, nil
+}
+
+// completion adds the sign-up's profile.email and profile.phone to u,
+// verified, and returns the proofs they need: GenAuth's
+// options.emailPassCodeForInformationCompletion and
+// phonePassCodeForInformationCompletion, codes sent on
+// CHANNEL_COMPLETE_EMAIL / CHANNEL_COMPLETE_PHONE. Without its code an
+// address is refused: it would be an unproven one.
+func (s *Service) completion(u *store.User, in SignUp) ([]*proof, error) {
+	var proofs []*proof
+	if in.CompleteEmail != "" {
+		if u.EmailKey != "" {
+			return nil, apierr.BadRequest("profile.email", "the account's email is given already; profile.email adds one to a username or phone sign-up")
+		}
+		if in.CompleteEmailCode == "" {
+			return nil, apierr.BadRequest("options.emailPassCodeForInformationCompletion",
+				"is required with profile.email: the code sent to it on CHANNEL_COMPLETE_EMAIL")
+		}
+		e, err := ParseEmail("profile.email", in.CompleteEmail)
+		if err != nil {
+			return nil, err
+		}
+		u.Email, u.EmailKey, u.EmailVerified = e.Address, e.Key, true
+		proofs = append(proofs, &proof{target: passcode.EmailTarget(e.Key), channels: []string{"CHANNEL_COMPLETE_EMAIL"},
+			code: in.CompleteEmailCode, field: "options.emailPassCodeForInformationCompletion"})
+	}
+	if in.CompletePhone != "" {
+		if u.Phone != "" {
+			return nil, apierr.BadRequest("profile.phone", "the account's phone is given already; profile.phone adds one to an email or username sign-up")
+		}
+		if in.CompletePhoneCode == "" {
+			return nil, apierr.BadRequest("options.phonePassCodeForInformationCompletion",
+				"is required with profile.phone: the code sent to it on CHANNEL_COMPLETE_PHONE")
+		}
+		ph, err := s.ParsePhone("profile.phone", in.CompletePhone, in.CompletePhoneCountryCode)
+		if err != nil {
+			return nil, err
+		}
+		u.Phone, u.PhoneVerified = ph.E164, true
+		proofs = append(proofs, &proof{target: passcode.PhoneTarget(ph.E164), channels: []string{"CHANNEL_COMPLETE_PHONE"},
+			code: in.CompletePhoneCode, field: "options.phonePassCodeForInformationCompletion"})
+	}
+	return proofs, nil
 }
 
 // checkFree refuses identifiers another account holds.

@@ -153,6 +153,7 @@ func (s *Server) handleSignUp(w http.ResponseWriter, r *http.Request) error {
 		}
 		su.EncryptType = in.Options.PasswordEncryptType
 		su.Password = in.Options.PasswordForPhonePassCode
+		su.CompleteEmailCode, su.CompletePhoneCode = in.Options.EmailPassCodeForInformationCompletion, in.Options.PhonePassCodeForInformationCompletion
 	}
 	switch in.Connection {
 	case "PASSWORD":
@@ -173,12 +174,10 @@ func (s *Server) handleSignUp(w http.ResponseWriter, r *http.Request) error {
 		return apierr.BadRequest("connection", "must be PASSWORD or PASSCODE")
 	}
 	if in.Profile != nil {
-		for _, f := range [][2]string{{"profile.email", in.Profile.Email}, {"profile.phone", in.Profile.Phone},
-			{"profile.phoneCountryCode", in.Profile.PhoneCountryCode}} {
-			if f[1] != "" {
-				return apierr.BadRequest(f[0], "is not taken at sign-up: an email or phone is set through passwordPayload or passCodePayload, or bound later with a code")
-			}
+		if in.Profile.PhoneCountryCode != "" && in.Profile.Phone == "" {
+			return apierr.BadRequest("profile.phoneCountryCode", "is given without profile.phone")
 		}
+		su.CompleteEmail, su.CompletePhone, su.CompletePhoneCountryCode = in.Profile.Email, in.Profile.Phone, in.Profile.PhoneCountryCode
 		switch in.Profile.Gender {
 		case "", "M", "F", "U":
 		default:

@@ -446,16 +446,72 @@ func TestSuccessEnvelopeAndAskedForArrays(t *testing.T) {
 	}
 }
 
-// An address in the sign-up profile would skip its code: refused, naming
-// the field.
-func TestSignUpProfileAddressesAreRefused(t *testing.T) {
+// GenAuth's sign-up profile completion: profile.email or profile.phone is
+// added, verified, with the code sent to it on CHANNEL_COMPLETE_*; without
+// that code, or beside the connection's own email or phone, it is refused
+// naming the field, and a refusal creates nothing.
+func TestSignUpProfileCompletion(t *testing.T) {
 	env := khtest.Start(t, khtest.FastHash)
-	for _, f := range []string{"email", "phone", "phoneCountryCode"} {
-		r := env.Post("/api/v3/signup", map[string]any{"connection": "PASSWORD",
-			"passwordPayload": map[string]any{"username": "prof" + strings.ToLower(f), "password": oldPW},
-			"profile":         map[string]any{f: "+86"}})
-		if r.StatusCode != 400 || !strings.HasPrefix(r.Message, "profile."+f+":") {
-			t.Errorf("profile.%s at sign-up: %s", f, r.Raw)
+	signUp := func(payload, profile, options map[string]any) khtest.Reply {
+		return env.Post("/api/v3/signup", map[string]any{"connection": "PASSWORD", "passwordPayload": payload,
+			"profile": profile, "options": options})
+	}
+	refused := func(r khtest.Reply, field string) {
+		t.Helper()
+		if r.StatusCode != 400 || !strings.HasPrefix(r.Message, field) {
+			t.Errorf("want 400 naming %s: %s", field, r.Raw)
 		}
+	}
+	const addr = "completed@example.com"
+	named := map[string]any{"username": "completer", "password": oldPW}
+	refused(signUp(named, map[string]any{"email": addr}, nil), "options.emailPassCodeForInformationCompletion")
+	refused(signUp(map[string]any{"email": "own@example.com", "password": oldPW}, map[string]any{"email": addr},
+		map[string]any{"emailPassCodeForInformationCompletion": "123456"}), "profile.email")
+	refused(signUp(named, map[string]any{"phoneCountryCode": "+86"}, nil), "profile.phoneCountryCode")
+
+	code := sendEmail(t, env, addr, "CHANNEL_COMPLETE_EMAIL")
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	if r := signUp(named, map[string]any{"email": addr}, map[string]any{"emailPassCodeForInformationCompletion": wrong}); r.APICode != 40103 {
+		t.Fatalf("a wrong completion code: %s", r.Raw)
+	}
+	u := signUp(named, map[string]any{"email": addr}, map[string]any{"emailPassCodeForInformationCompletion": code}).MustOK(t)
+	if u.Str("email") != addr || u.Data["emailVerified"] != true || u.Str("username") != "completer" {
+		t.Fatalf("completed sign-up: %s", u.Raw)
+	}
+	env.SignIn(addr, oldPW).MustOK(t)
+
+	const phone = "13900139123"
+	pcode := sendSMS(t, env, phone, "CHANNEL_COMPLETE_PHONE")
+	p := signUp(map[string]any{"email": "with-phone@example.com", "password": oldPW}, map[string]any{"phone": phone},
+		map[string]any{"phonePassCodeForInformationCompletion": pcode}).MustOK(t)
+	if p.Str("phone") != phone || p.Data["phoneVerified"] != true || p.Data["emailVerified"] != false {
+		t.Fatalf("sign-up with a completed phone: %s", p.Raw)
+	}
+}
+
+// GenAuth channels no Keyhaven flow takes a code of are refused, naming
+// the channel, and nothing is sent.
+func TestUnservedChannelsAreRefused(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	for _, ch := range []string{"CHANNEL_VERIFY_EMAIL_LINK", "CHANNEL_VERIFY_MFA", "CHANNEL_UNLOCK_ACCOUNT"} {
+		r := env.Post("/api/v3/send-email", map[string]any{"email": "mfa@example.com", "channel": ch})
+		if r.StatusCode != 400 || !strings.HasPrefix(r.Message, "channel: "+ch) {
+			t.Errorf("send-email %s: %s", ch, r.Raw)
+		}
+	}
+	for _, ch := range []string{"CHANNEL_BIND_MFA", "CHANNEL_VERIFY_MFA", "CHANNEL_UNBIND_MFA", "CHANNEL_IDENTITY_VERIFICATION"} {
+		r := env.Post("/api/v3/send-sms", map[string]any{"phoneNumber": "13800138000", "channel": ch})
+		if r.StatusCode != 400 || !strings.HasPrefix(r.Message, "channel: "+ch) {
+			t.Errorf("send-sms %s: %s", ch, r.Raw)
+		}
+	}
+	// A served channel's message, once delivered, is the only one there.
+	env.Post("/api/v3/send-email", map[string]any{"email": "mfa@example.com", "channel": "CHANNEL_BIND_EMAIL"}).MustOK(t)
+	env.Mail.WaitFor(t, "mfa@example.com", 10*time.Second)
+	if n, m := len(env.Mail.Messages()), len(env.SMS.Messages()); n != 1 || m != 0 {
+		t.Errorf("%d emails and %d SMS sent, want the one served email", n, m)
 	}
 }
