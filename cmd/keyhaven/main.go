@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -165,17 +166,19 @@ func printJSON(w io.Writer, v any) error {
 
 func appCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	const usage = "usage: keyhaven app create --name NAME [--public] [--config FILE]\n" +
-		"       keyhaven app update --id ID --public=true|false [--config FILE]"
+		"       keyhaven app update --id ID [--public=true|false] [--logout-redirect-uri URL ...] [--config FILE]"
 	if len(args) == 0 || (args[0] != "create" && args[0] != "update") {
 		return errors.New(usage)
 	}
 	fs, configFile := adminFlags("keyhaven app "+args[0], stderr)
 	public := fs.Bool("public", false, "a public client (browser or mobile app): may refresh, introspect and revoke tokens without its secret")
+	var logout urlList
 	var name, id *string
 	if args[0] == "create" {
 		name = fs.String("name", "", "application name (required)")
 	} else {
 		id = fs.String("id", "", "application id (required)")
+		fs.Var(&logout, "logout-redirect-uri", "an exact URL where sign-out may send the app's users (repeat for more; replaces the list; one empty value clears it)")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -188,8 +191,8 @@ func appCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		return errors.New("--name: is required")
 	case id != nil && *id == "":
 		return errors.New("--id: is required")
-	case id != nil && !flagSet(fs, "public"):
-		return errors.New("--public: say --public=true or --public=false; it is the only setting app update changes")
+	case id != nil && !flagSet(fs, "public") && !flagSet(fs, "logout-redirect-uri"):
+		return errors.New("app update changes --public=true|false and --logout-redirect-uri: give at least one")
 	}
 	cfg, err := adminConfig(*configFile, getenv, stderr)
 	if err != nil {
@@ -201,16 +204,30 @@ func appCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	defer st.Close()
 	if id != nil {
-		if err := st.SetAppPublic(ctx, *id, *public); errors.Is(err, store.ErrNotFound) {
+		if _, err := st.GetApp(ctx, *id); errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("--id: no application %q", *id)
 		} else if err != nil {
 			return err
+		}
+		if flagSet(fs, "public") {
+			if err := st.SetAppPublic(ctx, *id, *public); err != nil {
+				return err
+			}
+		}
+		if flagSet(fs, "logout-redirect-uri") {
+			if err := st.SetAppLogoutRedirects(ctx, *id, logout); err != nil {
+				return err
+			}
 		}
 		app, err := st.GetApp(ctx, *id)
 		if err != nil {
 			return err
 		}
-		return printJSON(stdout, map[string]any{"appId": app.ID, "name": app.Name, "public": app.Public})
+		uris := app.LogoutRedirectURIs
+		if uris == nil {
+			uris = []string{}
+		}
+		return printJSON(stdout, map[string]any{"appId": app.ID, "name": app.Name, "public": app.Public, "logoutRedirectUris": uris})
 	}
 	newID, secret := server.NewAppCredentials()
 	if err := st.PutApp(ctx, store.App{ID: newID, Name: *name, SecretHash: server.HashSecret(secret),
@@ -218,6 +235,24 @@ func appCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	return printJSON(stdout, map[string]any{"appId": newID, "appSecret": secret, "name": *name, "public": *public})
+}
+
+// urlList is a repeatable flag of absolute http(s) URLs; an empty value
+// stands for none.
+type urlList []string
+
+func (l *urlList) String() string { return strings.Join(*l, ",") }
+
+func (l *urlList) Set(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Fragment != "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL without user info or fragment", v)
+	}
+	*l = append(*l, v)
+	return nil
 }
 
 // flagSet reports whether the flag was given on the command line.

@@ -112,7 +112,9 @@ func TestAppCreateAndUpdatePublic(t *testing.T) {
 	}{
 		{[]string{"update", "--id", "no-such-app", "--public"}, "--id: no application"},
 		{[]string{"update", "--public"}, "--id: is required"},
-		{[]string{"update", "--id", id}, "--public: say"},
+		{[]string{"update", "--id", id}, "give at least one"},
+		{[]string{"update", "--id", id, "--logout-redirect-uri", "javascript:alert(1)"}, "not an absolute http(s) URL"},
+		{[]string{"update", "--id", id, "--logout-redirect-uri", "https://app.example.com/#x"}, "not an absolute http(s) URL"},
 		{[]string{"create", "--public"}, "--name: is required"},
 		{[]string{"delete", "--id", id}, "usage: keyhaven app create"},
 		{[]string{"update", "--id", id, "--public", "false"}, "unexpected argument"},
@@ -124,6 +126,15 @@ func TestAppCreateAndUpdatePublic(t *testing.T) {
 	// The refused calls changed nothing.
 	if got, err = run("update", "--id", id, "--public=true"); err != nil || got["public"] != true {
 		t.Fatalf("after refused calls: %v %v", got, err)
+	}
+	// Logout redirect URLs: the flag replaces the list, and leaves public.
+	got, err = run("update", "--id", id, "--logout-redirect-uri", "https://app.example.com/bye", "--logout-redirect-uri", "http://localhost:3000/")
+	if uris, _ := got["logoutRedirectUris"].([]any); err != nil || len(uris) != 2 || uris[0] != "https://app.example.com/bye" || got["public"] != true {
+		t.Fatalf("app update --logout-redirect-uri: %v %v", got, err)
+	}
+	got, err = run("update", "--id", id, "--logout-redirect-uri", "")
+	if uris, _ := got["logoutRedirectUris"].([]any); err != nil || uris == nil || len(uris) != 0 {
+		t.Fatalf("app update --logout-redirect-uri '': %v %v", got, err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -189,6 +190,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	w.Header().Set("Cache-Control", "no-store")
+	var appID string // the app the hint was issued to
 	if hint := q.Get("id_token_hint"); hint != "" {
 		var c session.IDClaims
 		if err := s.keys.Signer.VerifyAnyAge(hint, &c); err != nil || c.SessionID == "" {
@@ -200,9 +202,12 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "the session could not be ended; try again", http.StatusInternalServerError)
 			return
 		}
+		if len(c.Audience) == 1 {
+			appID = c.Audience[0]
+		}
 	}
 	target := q.Get("post_logout_redirect_uri")
-	if target != "" && s.sameOrigin(target) {
+	if target != "" && (s.sameOrigin(target) || s.registeredLogoutRedirect(r, appID, target)) {
 		if st := q.Get("state"); st != "" {
 			sep := "?"
 			if strings.Contains(target, "?") {
@@ -215,6 +220,19 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("You are signed out.\n"))
+}
+
+// registeredLogoutRedirect reports whether target is, exactly, one of the
+// logout redirect URLs registered for appID (keyhaven app update
+// --logout-redirect-uri): another origin is allowed only as the app's own
+// registered URL, named by a valid id_token_hint, as OIDC RP-Initiated
+// Logout §3 requires.
+func (s *Server) registeredLogoutRedirect(r *http.Request, appID, target string) bool {
+	if appID == "" {
+		return false
+	}
+	app, err := s.st.GetApp(r.Context(), appID)
+	return err == nil && slices.Contains(app.LogoutRedirectURIs, target)
 }
 
 func (s *Server) sameOrigin(target string) bool {

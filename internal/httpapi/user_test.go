@@ -333,6 +333,43 @@ func TestLogoutEndsSessionAndRedirectsOnlyHome(t *testing.T) {
 	}
 }
 
+// Another origin is a logout target only as one of the app's registered
+// URLs, exactly, and only with an id_token_hint naming that app.
+func TestLogoutRedirectsToRegisteredURLs(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	const bye = "https://app.example.com/signed-out"
+	if err := env.Server.Store.SetAppLogoutRedirects(t.Context(), env.AppID, []string{bye}); err != nil {
+		t.Fatal(err)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	end := func(q url.Values) *http.Response {
+		resp, err := noRedirect.Get(env.URL + "/oidc/session/end?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	u := signUpIn(t, env, "registered-bye@example.com")
+	for _, q := range []url.Values{
+		{"post_logout_redirect_uri": {bye}}, // no hint: which app's list?
+		{"id_token_hint": {u.idt}, "post_logout_redirect_uri": {bye + "/more"}},
+		{"id_token_hint": {u.idt}, "post_logout_redirect_uri": {"https://app.example.com.evil.example/signed-out"}},
+	} {
+		if resp := end(q); resp.StatusCode == http.StatusFound {
+			t.Errorf("redirected to %s for %v", resp.Header.Get("Location"), q)
+		}
+	}
+	u = signUpIn(t, env, "registered-bye2@example.com")
+	resp := end(url.Values{"id_token_hint": {u.idt}, "post_logout_redirect_uri": {bye}, "state": {"s2"}})
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != bye+"?state=s2" {
+		t.Fatalf("registered redirect: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if r := u.profile(); r.StatusCode != 401 {
+		t.Fatalf("session survived logout: %s", r.Raw)
+	}
+}
+
 func getJSON(t *testing.T, u string, v any) {
 	t.Helper()
 	resp, err := http.Get(u)

@@ -36,6 +36,9 @@ type App struct {
 	SecretHash []byte
 	Public     bool
 	CreatedAt  time.Time
+	// LogoutRedirectURIs are the exact URLs /oidc/session/end may send the
+	// app's users to after sign-out, besides the issuer's own origin.
+	LogoutRedirectURIs []string
 }
 
 // User is an account. EmailKey and UsernameKey are the lower-cased lookup
@@ -162,6 +165,9 @@ type Apps interface {
 	// SetAppPublic sets whether the app is public; ErrNotFound for an
 	// unknown id.
 	SetAppPublic(ctx context.Context, id string, public bool) error
+	// SetAppLogoutRedirects replaces the app's LogoutRedirectURIs (PutApp
+	// keeps them too); ErrNotFound for an unknown id.
+	SetAppLogoutRedirects(ctx context.Context, id string, uris []string) error
 	// GetApp returns ErrNotFound for an unknown id.
 	GetApp(ctx context.Context, id string) (App, error)
 }

@@ -300,14 +300,18 @@ func (db *DB) BootstrapApp(ctx context.Context, c store.App) (store.App, bool, e
 	return out, created, err
 }
 
-const appCols = "SELECT id, name, secret_hash, public, created_at FROM apps"
+const appCols = "SELECT id, name, secret_hash, public, created_at, logout_redirect_uris FROM apps"
 
 func (db *DB) scanApp(row *sql.Row, a *store.App) error {
 	var created int64
-	if err := row.Scan(&a.ID, &a.Name, &a.SecretHash, &a.Public, &created); err != nil {
+	var uris string
+	if err := row.Scan(&a.ID, &a.Name, &a.SecretHash, &a.Public, &created, &uris); err != nil {
 		return err
 	}
 	a.CreatedAt = tm(created)
+	if uris != "" {
+		a.LogoutRedirectURIs = strings.Split(uris, "\n")
+	}
 	return nil
 }
 
@@ -326,6 +330,13 @@ func (db *DB) PutApp(ctx context.Context, a store.App) error {
 func (db *DB) SetAppPublic(ctx context.Context, id string, public bool) error {
 	return db.exec(ctx, "set app public", func(q querier) error {
 		return oneRow(q.ExecContext(ctx, db.q("UPDATE apps SET public = ? WHERE id = ?"), public, id))
+	})
+}
+
+// SetAppLogoutRedirects implements store.Apps.
+func (db *DB) SetAppLogoutRedirects(ctx context.Context, id string, uris []string) error {
+	return db.exec(ctx, "set app logout redirects", func(q querier) error {
+		return oneRow(q.ExecContext(ctx, db.q("UPDATE apps SET logout_redirect_uris = ? WHERE id = ?"), strings.Join(uris, "\n"), id))
 	})
 }
 

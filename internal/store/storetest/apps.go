@@ -55,6 +55,24 @@ var appTests = []test{
 		}
 		is(t, st.SetAppPublic(ctx, "nope", true), store.ErrNotFound)
 	}},
+	{"LogoutRedirects", func(t *testing.T, st store.Store) {
+		a := store.App{ID: "app-spa", Name: "spa", SecretHash: hash("s1"), CreatedAt: t0}
+		ok(t, st.PutApp(ctx, a))
+		uris := []string{"https://app.example.com/signed-out", "http://localhost:3000/"}
+		ok(t, st.SetAppLogoutRedirects(ctx, a.ID, uris))
+		// PutApp (KEYHAVEN_APP_ID at every start) keeps them.
+		ok(t, st.PutApp(ctx, store.App{ID: a.ID, Name: "spa", SecretHash: hash("s2"), CreatedAt: t0}))
+		got, err := st.GetApp(ctx, a.ID)
+		ok(t, err)
+		same(t, "logout redirects", got.LogoutRedirectURIs, uris)
+		ok(t, st.SetAppLogoutRedirects(ctx, a.ID, nil))
+		got, err = st.GetApp(ctx, a.ID)
+		ok(t, err)
+		if len(got.LogoutRedirectURIs) != 0 {
+			t.Fatalf("after clearing: %q", got.LogoutRedirectURIs)
+		}
+		is(t, st.SetAppLogoutRedirects(ctx, "nope", uris), store.ErrNotFound)
+	}},
 	{"GetUnknown", func(t *testing.T, st store.Store) {
 		_, err := st.GetApp(ctx, "nope")
 		is(t, err, store.ErrNotFound)
