@@ -33,11 +33,10 @@ type OutboxStats interface {
 
 // The API routes whose outcomes feed the domain counters.
 const (
-	routeSignIn      = "POST /api/v3/signin"
-	routeSendEmail   = "POST /api/v3/send-email"
-	routeSendSMS     = "POST /api/v3/send-sms"
-	routeVerifyReset = "POST /api/v3/verify-reset-password-request"
-	routeReset       = "POST /api/v3/reset-password"
+	routeSignIn    = "POST /api/v3/signin"
+	routeSendEmail = "POST /api/v3/send-email"
+	routeSendSMS   = "POST /api/v3/send-sms"
+	routeReset     = "POST /api/v3/reset-password"
 )
 
 // Metrics holds Keyhaven's Prometheus collectors. Its methods are the
@@ -60,7 +59,7 @@ type Metrics struct {
 	outboxFailed *prometheus.CounterVec
 
 	codesSent     *prometheus.CounterVec
-	codesVerified prometheus.Counter
+	codesVerified *prometheus.CounterVec
 	codesFailed   prometheus.Counter
 	resets        *prometheus.CounterVec
 	signIns       *prometheus.CounterVec
@@ -123,8 +122,8 @@ func NewMetrics(o Options) *Metrics {
 			"Outbox send attempts that failed (the message may be retried), by kind.", "kind"),
 		codesSent: f.counterVec("keyhaven_codes_sent_total",
 			"Code requests accepted (send-email, send-sms), by medium; delivery is counted by keyhaven_outbox_sent_total.", "medium"),
-		codesVerified: f.counter("keyhaven_codes_verified_total",
-			"Reset codes traded for a reset token."),
+		codesVerified: f.counterVec("keyhaven_codes_verified_total",
+			"Codes accepted and spent by their flow (sign-in, sign-up, reset, bind, change, delete), by channel.", "channel"),
 		codesFailed: f.counter("keyhaven_codes_failed_total",
 			"Replies refusing a code as wrong, used or expired, on any route."),
 		resets: f.counterVec("keyhaven_password_resets_total",
@@ -216,10 +215,6 @@ func (m *Metrics) ObserveOutcome(route string, statusCode, apiCode int) {
 		if ok {
 			m.codesSent.WithLabelValues("sms").Inc()
 		}
-	case routeVerifyReset:
-		if ok {
-			m.codesVerified.Inc()
-		}
 	case routeReset:
 		if ok {
 			m.resets.WithLabelValues("ok").Inc()
@@ -231,6 +226,10 @@ func (m *Metrics) ObserveOutcome(route string, statusCode, apiCode int) {
 		m.codesFailed.Inc()
 	}
 }
+
+// CodeSpent counts a code its flow accepted and spent
+// (passcode.NewService's spent).
+func (m *Metrics) CodeSpent(channel string) { m.codesVerified.WithLabelValues(channel).Inc() }
 
 // HashQueued implements pwhash.Observer.
 func (m *Metrics) HashQueued(wait time.Duration) { m.hashWait.Observe(wait.Seconds()) }

@@ -177,7 +177,7 @@ func TestMetricsCountersMove(t *testing.T) {
 		`keyhaven_signins_total{result="ok"}`:                                               1,
 		`keyhaven_signins_total{result="failed"}`:                                           1,
 		`keyhaven_codes_sent_total{medium="email"}`:                                         1,
-		`keyhaven_codes_verified_total`:                                                     1,
+		`keyhaven_codes_verified_total{channel="CHANNEL_RESET_PASSWORD"}`:                   1,
 		`keyhaven_codes_failed_total`:                                                       1,
 		`keyhaven_password_resets_total{result="ok"}`:                                       1,
 		`keyhaven_password_resets_total{result="failed"}`:                                   1,

@@ -49,15 +49,20 @@ type Service struct {
 	lim    Limits
 	now    func() time.Time
 	wake   func(id int64)
+	spent  func(channel string)
 }
 
 // NewService returns a Service. wake is called with a message's id after
-// it is queued, so the outbox worker sends it at once.
-func NewService(st Store, pepper []byte, lim Limits, now func() time.Time, wake func(id int64)) *Service {
+// it is queued, so the outbox worker sends it at once; spent, if not nil,
+// with a code's channel when its flow spends it (the metrics).
+func NewService(st Store, pepper []byte, lim Limits, now func() time.Time, wake func(id int64), spent func(channel string)) *Service {
 	if wake == nil {
 		wake = func(int64) {}
 	}
-	return &Service{st: st, pepper: pepper, lim: lim, now: now, wake: wake}
+	if spent == nil {
+		spent = func(string) {}
+	}
+	return &Service{st: st, pepper: pepper, lim: lim, now: now, wake: wake, spent: spent}
 }
 
 // Limits returns the configured limits.
@@ -122,7 +127,11 @@ func (s *Service) Issue(ctx context.Context, t Target, channel string, build fun
 // Verify uses the code for (t, channel). field names the request field for
 // format errors. A wrong code says how many tries are left.
 func (s *Service) Verify(ctx context.Context, t Target, channel, code, field string) error {
-	return s.use(ctx, s.st.ConsumeCode, t, channel, code, field)
+	err := s.use(ctx, s.st.ConsumeCode, t, channel, code, field)
+	if err == nil {
+		s.spent(channel)
+	}
+	return err
 }
 
 // Check is Verify that leaves a right code unused, for flows that must see

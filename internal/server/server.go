@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		Keys:   s.Keys.Transport,
 	}
 	codes := passcode.NewService(st, s.Keys.Pepper, passcode.Limits{TTL: cfg.CodeTTL, Interval: cfg.CodeInterval,
-		MaxAttempts: cfg.CodeMaxAttempts, HourlyCap: cfg.CodeHourlyCap, DailyFailures: cfg.CodeDailyFailures}, o.Now, wake)
+		MaxAttempts: cfg.CodeMaxAttempts, HourlyCap: cfg.CodeHourlyCap, DailyFailures: cfg.CodeDailyFailures}, o.Now, wake, s.Metrics.CodeSpent)
 	s.Sessions = session.NewService(st, s.Keys.Signer, token.Alg(cfg.AccessTokenAlg), s.Keys.Pepper, cfg.AccessTokenTTL, cfg.RefreshTokenTTL, o.Now)
 	msgs := messages.New(cfg.ProductName, cfg.DefaultPhoneRegion, o.Now)
 	s.Accounts = account.NewService(account.Options{Store: st, Passwords: pw, Codes: codes, Sessions: s.Sessions,
