@@ -541,3 +541,14 @@ test('signUpByUsernamePassword with profile.email completed by a CHANNEL_COMPLET
   assert.equal(u.username, username);
   assertTokens(ok(await c.signInByEmailPassword({ email, password }), 'sign in by the completed email'), 'sign-in');
 });
+
+test('signInByEmailPassword with options.autoRegister registers an unknown email first', TIMEOUT, async () => {
+  const c = newClient();
+  const email = newEmail('autoreg');
+  const password = newPassword('autoreg');
+  refused(await c.signInByEmailPassword({ email, password }), 401, 40101, 'unknown account, no autoRegister');
+  assertTokens(ok(await c.signInByEmailPassword({ email, password, options: { autoRegister: true } }), 'autoRegister'), 'autoRegister');
+  assertTokens(ok(await c.signInByEmailPassword({ email, password }), 'sign in again'), 'sign in again');
+  refused(await c.signInByEmailPassword({ email, password: newPassword('other'), options: { autoRegister: true } }),
+    401, 40101, 'known account, wrong password');
+});

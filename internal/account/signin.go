@@ -29,6 +29,7 @@ type SignIn struct {
 	AppID            string
 	IP               string
 	Lang             string // of the notice ProveEmail may send
+	AutoRegister     bool   // register an unknown email or username first (PASSWORD only)
 }
 
 // ErrBadCredentials is the one answer for an unknown account, a wrong
@@ -116,6 +117,9 @@ func (s *Service) passwordSignIn(ctx context.Context, in SignIn) (store.User, er
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return u, err
 	}
+	if !found && in.AutoRegister {
+		return s.autoRegister(ctx, in)
+	}
 	if in.Password == "" {
 		return u, apierr.BadRequest("passwordPayload.password", "is required")
 	}
@@ -202,6 +206,29 @@ func (s *Service) passwordTry(ctx context.Context, key string) (store.Counter, b
 		return c, false, s.giveBack(ctx, c, fmt.Errorf("account: count password tries: %w", err))
 	}
 	return c, last <= float64(s.failLimit), nil
+}
+
+// autoRegister is GenAuth's options.autoRegister for an email or username
+// no account has: it is registered with the password first, exactly as
+// signup would (the same checks and policy; an email stays unproven), and
+// signed in. One registered meanwhile by someone else answers as a wrong
+// password.
+func (s *Service) autoRegister(ctx context.Context, in SignIn) (store.User, error) {
+	if in.Email == "" && in.Username == "" {
+		return store.User{}, apierr.BadRequest("options.autoRegister", "works with passwordPayload.email or passwordPayload.username")
+	}
+	u, err := s.Register(ctx, SignUp{Connection: "PASSWORD", Email: in.Email, Username: in.Username,
+		Password: in.Password, EncryptType: in.EncryptType})
+	if errors.Is(err, errExists) {
+		return u, ErrBadCredentials
+	}
+	if err != nil {
+		return u, err
+	}
+	if err := s.st.RecordSignIn(ctx, u.ID, s.now(), in.IP, store.Rehash{}, nil); err != nil {
+		return u, fmt.Errorf("account: record sign-in: %w", err)
+	}
+	return u, nil
 }
 
 func (s *Service) codeSignIn(ctx context.Context, in SignIn) (store.User, error) {

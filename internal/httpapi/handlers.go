@@ -232,12 +232,14 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 		if err := encryptTypes.check("options.passwordEncryptType", in.Options.PasswordEncryptType); err != nil {
 			return err
 		}
-		// Refused by name: silently ignored, it answered "account or
-		// password is incorrect" with no hint that nothing was registered.
+		// By email or username and password only: a phone is bound only
+		// with a code, and an account name is ambiguous.
 		if in.Options.AutoRegister {
-			return apierr.BadRequest("options.autoRegister", "is not supported: register with /api/v3/signup first")
+			if in.Connection != "PASSWORD" || in.PasswordPayload == nil || in.PasswordPayload.Phone != "" || in.PasswordPayload.Account != "" {
+				return apierr.BadRequest("options.autoRegister", "works with connection PASSWORD and passwordPayload.email or passwordPayload.username")
+			}
 		}
-		si.EncryptType, si.Scope = in.Options.PasswordEncryptType, in.Options.Scope
+		si.EncryptType, si.Scope, si.AutoRegister = in.Options.PasswordEncryptType, in.Options.Scope, in.Options.AutoRegister
 	}
 	switch in.Connection {
 	case "PASSWORD":

@@ -86,27 +86,43 @@ func TestMailLanguageAndSlowServer(t *testing.T) {
 	}
 }
 
-// Keyhaven does not register on sign-in: options.autoRegister true is
-// refused by name rather than answered as a wrong password.
-func TestSignInAutoRegisterRefused(t *testing.T) {
+// GenAuth's options.autoRegister: an unknown email or username signing in
+// with a password is registered first, as signup would; a known one signs
+// in only with its password; a phone or account name is refused by name.
+func TestSignInAutoRegister(t *testing.T) {
 	env := khtest.Start(t, khtest.FastHash)
 	env.SignUp("auto@example.com", oldPW)
-	body := func(email string, auto any) map[string]any {
-		b := map[string]any{"connection": "PASSWORD", "passwordPayload": map[string]any{"email": email, "password": oldPW}}
+	signIn := func(payload map[string]any, auto any) khtest.Reply {
+		b := map[string]any{"connection": "PASSWORD", "passwordPayload": payload}
 		if auto != nil {
 			b["options"] = map[string]any{"autoRegister": auto}
 		}
-		return b
+		return env.Post("/api/v3/signin", b)
 	}
-	for _, email := range []string{"auto@example.com", "new-auto@example.com"} {
-		r := env.Post("/api/v3/signin", body(email, true))
-		if r.StatusCode != 400 || r.APICode != apierr.CodeBadRequest || !strings.Contains(r.Message, "options.autoRegister") {
-			t.Fatalf("autoRegister true for %s: %s", email, r.Raw)
-		}
-	}
-	env.Post("/api/v3/signin", body("auto@example.com", false)).MustOK(t)
-	env.Post("/api/v3/signin", body("auto@example.com", nil)).MustOK(t)
-	if r := env.Post("/api/v3/signin", body("new-auto@example.com", false)); r.StatusCode != 401 {
+	email := func(e, pw string) map[string]any { return map[string]any{"email": e, "password": pw} }
+	// Without it, an unknown account is a wrong password, and nothing is made.
+	if r := signIn(email("new-auto@example.com", oldPW), false); r.StatusCode != 401 {
 		t.Fatalf("autoRegister false, unknown account: %s", r.Raw)
+	}
+	// A known account is not registered again, nor signed in without its password.
+	if r := signIn(email("auto@example.com", "not the password"), true); r.StatusCode != 401 {
+		t.Fatalf("autoRegister, known account, wrong password: %s", r.Raw)
+	}
+	signIn(email("auto@example.com", oldPW), true).MustOK(t)
+	// An unknown one is registered, under the sign-up's rules.
+	if r := signIn(email("new-auto@example.com", "short"), true); r.APICode != apierr.CodePasswordPolicy {
+		t.Fatalf("autoRegister with a refused password: %s", r.Raw)
+	}
+	access := signIn(email("new-auto@example.com", newPW), true).MustOK(t).Str("access_token")
+	p := env.Do("GET", "/api/v3/get-profile", nil, "Authorization", access).MustOK(t)
+	if p.Str("email") != "new-auto@example.com" || p.Data["emailVerified"] != false {
+		t.Fatalf("auto-registered profile: %s", p.Raw)
+	}
+	env.SignIn("new-auto@example.com", newPW).MustOK(t)
+	signIn(map[string]any{"username": "autouser", "password": newPW}, true).MustOK(t)
+	for _, payload := range []map[string]any{{"phone": "13800138000", "password": newPW}, {"account": "someone", "password": newPW}} {
+		if r := signIn(payload, true); r.StatusCode != 400 || !strings.HasPrefix(r.Message, "options.autoRegister") {
+			t.Fatalf("autoRegister with %v: %s", payload, r.Raw)
+		}
 	}
 }
