@@ -304,15 +304,7 @@ func TestTokensRefreshIntrospectRevoke(t *testing.T) {
 func TestLogoutEndsSessionAndRedirectsOnlyHome(t *testing.T) {
 	env := khtest.Start(t, khtest.FastHash)
 	u := signUpIn(t, env, "bye@example.com")
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	get := func(q url.Values) *http.Response {
-		resp, err := noRedirect.Get(env.URL + "/oidc/session/end?" + q.Encode())
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
-	}
+	get := func(q url.Values) *http.Response { return endSession(t, env, q) }
 	// Browsers read a backslash as a slash, so "/\evil.example" is
 	// "//evil.example": another host.
 	for _, target := range []string{"https://evil.example/", "//evil.example/", "/\\evil.example", "/\\/evil.example"} {
@@ -341,15 +333,7 @@ func TestLogoutRedirectsToRegisteredURLs(t *testing.T) {
 	if err := env.Server.Store.SetAppLogoutRedirects(t.Context(), env.AppID, []string{bye}); err != nil {
 		t.Fatal(err)
 	}
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	end := func(q url.Values) *http.Response {
-		resp, err := noRedirect.Get(env.URL + "/oidc/session/end?" + q.Encode())
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
-	}
+	end := func(q url.Values) *http.Response { return endSession(t, env, q) }
 	u := signUpIn(t, env, "registered-bye@example.com")
 	for _, q := range []url.Values{
 		{"post_logout_redirect_uri": {bye}}, // no hint: which app's list?
@@ -368,6 +352,18 @@ func TestLogoutRedirectsToRegisteredURLs(t *testing.T) {
 	if r := u.profile(); r.StatusCode != 401 {
 		t.Fatalf("session survived logout: %s", r.Raw)
 	}
+}
+
+// endSession calls /oidc/session/end without following its redirect.
+func endSession(t *testing.T, env *khtest.Env, q url.Values) *http.Response {
+	t.Helper()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(env.URL + "/oidc/session/end?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }
 
 func getJSON(t *testing.T, u string, v any) {
