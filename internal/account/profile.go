@@ -106,6 +106,9 @@ func (s *Service) changeWith(ctx context.Context, u store.User, c store.Change, 
 		if errors.Is(err, store.ErrConflict) {
 			return errExists
 		}
+		if errors.Is(err, store.ErrStale) {
+			return errChangedMeanwhile
+		}
 		return fmt.Errorf("account: change credentials: %w", err)
 	}
 	for _, m := range c.Notices {
@@ -115,6 +118,11 @@ func (s *Service) changeWith(ctx context.Context, u store.User, c store.Change, 
 }
 
 var errTaken = apierr.New(409, apierr.CodeAccountExists, "this email or phone number is already used by another account")
+
+// errChangedMeanwhile answers a password change that read the account
+// before another one (a reset, a first proof of its email) committed.
+var errChangedMeanwhile = apierr.New(409, apierr.CodeChangedMeanwhile,
+	"the account's password changed while this request ran: sign in again and retry")
 
 // BindEmail adds an email to an account without one; the code went to it
 // on CHANNEL_BIND_EMAIL.

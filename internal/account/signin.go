@@ -282,26 +282,38 @@ func (s *Service) codeSignIn(ctx context.Context, in SignIn) (store.User, error)
 // session of the account ends and the address is told why. It returns u as
 // it is now.
 func (s *Service) ProveEmail(ctx context.Context, u store.User, lang string) (store.User, error) {
-	if u.EmailVerified || u.EmailKey == "" {
-		return u, nil
-	}
-	u.EmailVerified, u.UpdatedAt = true, s.now()
-	var err error
-	if u.PasswordHash == "" {
-		err = s.save(ctx, u, store.FieldEmailVerified)
-	} else {
-		u.PasswordHash, u.PasswordLastSetAt = "", time.Time{}
-		err = s.changeWith(ctx, u, store.Change{Fields: store.FieldEmailVerified | store.FieldPassword, EndOthers: true},
-			lang, "email_verified", u.Email, "")
-	}
-	if err != nil {
-		return u, err
-	}
-	// Re-read: the password change raised the credential version, which a
-	// session opened now must carry.
-	u, err = s.st.GetUserByID(ctx, u.ID)
-	if err != nil {
-		return u, fmt.Errorf("account: read proven user: %w", err)
+	for try := 0; !u.EmailVerified && u.EmailKey != ""; try++ {
+		err := s.proveEmail(ctx, u, lang)
+		if err != nil && (!errors.Is(err, errChangedMeanwhile) || try == 2) {
+			return u, err
+		}
+		// Re-read: the change raised the credential version, which a
+		// session opened now must carry; after a stale try, what is there
+		// now decides (a reset by email in between proved it already).
+		if u, err = s.st.GetUserByID(ctx, u.ID); err != nil {
+			return u, fmt.Errorf("account: read proven user: %w", err)
+		}
 	}
 	return u, nil
+}
+
+// proveEmail makes u's email verified. What was set before the proof, by
+// whoever typed the address, ends with it: the password, a phone (its
+// SMS codes would sign in too; accounts of older versions could bind one
+// unproven), and every session.
+func (s *Service) proveEmail(ctx context.Context, u store.User, lang string) error {
+	u.EmailVerified, u.UpdatedAt = true, s.now()
+	f := store.FieldEmailVerified
+	if u.PasswordHash != "" {
+		u.PasswordHash, u.PasswordLastSetAt = "", time.Time{}
+		f |= store.FieldPassword
+	}
+	if u.Phone != "" {
+		u.Phone, u.PhoneVerified = "", false
+		f |= store.FieldPhone
+	}
+	if f == store.FieldEmailVerified {
+		return s.save(ctx, u, f)
+	}
+	return s.changeWith(ctx, u, store.Change{Fields: f, EndOthers: true}, lang, "email_verified", u.Email, "")
 }

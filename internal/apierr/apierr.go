@@ -57,6 +57,7 @@ const (
 	CodeCodeInvalid       = 40103 // wrong, used or expired passcode
 	CodeResetTokenInvalid = 40104 // reset token unknown, used or expired
 	CodeAccountExists     = 40900 // email, phone or username taken
+	CodeChangedMeanwhile  = 40901 // the password changed while this change was made
 	CodeNotFound          = 40400 // no such resource
 	CodeRateLimited       = 42900 // per-IP limit
 	CodeCodeThrottled     = 42901 // one code a minute per target and channel, hourly cap

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,5 +181,63 @@ func TestFirstProofOfAnEmailEndsWhatWasSetBeforeIt(t *testing.T) {
 			}
 			env.SignIn(victim, ownerPW).MustOK(t)
 		})
+	}
+}
+
+// A squatter keeps changing the password (update-password, with the one
+// they set) while the owner first proves the email: a change that read the
+// account before the proof must not put a password back after it.
+func TestPasswordChangesRacingTheFirstProof(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash, khtest.WithConfig(unthrottledCodes))
+	pws := [2]string{"squatter chosen secret 7", "squatter second secret 9"}
+	for round := range 8 {
+		victim := fmt.Sprintf("owner-race-%d@example.com", round)
+		env.SignUp(victim, pws[0])
+		access := env.SignIn(victim, pws[0]).MustOK(t).Str("access_token")
+		var cur atomic.Int32 // which of pws is the password now
+		during(func() {
+			code := sendEmail(t, env, victim, "CHANNEL_LOGIN")
+			env.Post("/api/v3/signin", map[string]any{"connection": "PASSCODE",
+				"passCodePayload": map[string]any{"email": victim, "passCode": code}}).MustOK(t)
+		}, func() {
+			from := cur.Load()
+			if code, _ := post(env, "/api/v3/update-password", access, map[string]any{"oldPassword": pws[from], "newPassword": pws[1-from]}); code == 200 {
+				cur.CompareAndSwap(from, 1-from)
+			}
+		})
+		for _, pw := range pws {
+			if r := env.SignIn(victim, pw); r.StatusCode == 200 {
+				t.Fatalf("round %d: the squatter's password signs in after the owner's first code sign-in", round)
+			}
+		}
+	}
+}
+
+// A phone bound before the email was proven goes with the proof, by code
+// sign-in or by reset: its SMS codes would sign in too.
+func TestFirstProofEndsAPhoneBoundBeforeIt(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash, khtest.WithConfig(unthrottledCodes))
+	for i, via := range []string{"code sign-in", "reset"} {
+		victim := fmt.Sprintf("owner-phone-%d@example.com", i)
+		phone := fmt.Sprintf("1370013700%d", i)
+		complete := sendSMS(t, env, phone, "CHANNEL_COMPLETE_PHONE")
+		env.Post("/api/v3/signup", map[string]any{"connection": "PASSWORD",
+			"passwordPayload": map[string]any{"email": victim, "password": "squatter chosen secret 7"},
+			"profile":         map[string]any{"phone": phone},
+			"options":         map[string]any{"phonePassCodeForInformationCompletion": complete}}).MustOK(t)
+		if via == "code sign-in" {
+			code := sendEmail(t, env, victim, "CHANNEL_LOGIN")
+			env.Post("/api/v3/signin", map[string]any{"connection": "PASSCODE",
+				"passCodePayload": map[string]any{"email": victim, "passCode": code}}).MustOK(t)
+		} else {
+			env.Post("/api/v3/reset-password", map[string]any{"password": newPW, "passwordResetToken": env.ResetToken(victim)}).MustOK(t)
+		}
+		// CHANNEL_LOGIN codes go only to a number an account holds.
+		env.Post("/api/v3/send-sms", map[string]any{"phoneNumber": phone, "channel": "CHANNEL_LOGIN"}).MustOK(t)
+		if m, err := env.SMS.Next(t.Context(), phone, 2*time.Second); err == nil {
+			r := env.Post("/api/v3/signin", map[string]any{"connection": "PASSCODE",
+				"passCodePayload": map[string]any{"phone": phone, "passCode": m.Code}})
+			t.Fatalf("%s: a sign-in code went to the phone bound before the proof; it signs in: %v", via, r.StatusCode == 200)
+		}
 	}
 }

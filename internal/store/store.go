@@ -24,6 +24,9 @@ var (
 	ErrThrottled = errors.New("throttled")
 	// ErrLimited: IssueCode found its counter already at Max.
 	ErrLimited = errors.New("limit reached")
+	// ErrStale: a password write read the user before another password
+	// change (its CredVersion is no longer the user's); nothing is written.
+	ErrStale = errors.New("changed meanwhile")
 )
 
 // App is a client application; its secret is stored only as a SHA-256 hash.
@@ -253,6 +256,9 @@ type Change struct {
 	SpendReset []byte
 	// Fields are the fields of u written.
 	Fields Fields
+	// Keep, with FieldPassword, moves to the new credential version if it
+	// is still live and of u.CredVersion, else ErrStale: the session that
+	// made the change stays, and no other.
 }
 
 // Fields names the groups of a user's fields a write changes. A write
@@ -269,7 +275,10 @@ const (
 	FieldEmail
 	// FieldPhone is Phone and PhoneVerified.
 	FieldPhone
-	// FieldPassword is PasswordHash and PasswordLastSetAt.
+	// FieldPassword is PasswordHash and PasswordLastSetAt. It is written
+	// only if u.CredVersion is still the user's (else ErrStale): a
+	// password change that read the user before a reset or a first proof
+	// of its email must not undo it. The version then goes up.
 	FieldPassword
 	// FieldEmailVerified is EmailVerified alone.
 	FieldEmailVerified

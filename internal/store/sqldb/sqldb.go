@@ -470,10 +470,19 @@ func (db *DB) updateUser(ctx context.Context, q querier, u store.User, f store.F
 	if f&store.FieldEmailVerified != 0 && f&store.FieldEmail == 0 {
 		add("email_verified = ?", u.EmailVerified)
 	}
+	where, wargs := "id = ?", []any{u.ID}
 	if f&store.FieldPassword != 0 {
 		add("password_hash = ?, password_last_set_at = ?, cred_version = cred_version + 1", u.PasswordHash, ms(u.PasswordLastSetAt))
+		where, wargs = "id = ? AND cred_version = ?", []any{u.ID, u.CredVersion}
 	}
-	return oneRow(q.ExecContext(ctx, db.q("UPDATE users SET "+set+"updated_at = ? WHERE id = ?"), append(args, ms(u.UpdatedAt), u.ID)...))
+	err := oneRow(q.ExecContext(ctx, db.q("UPDATE users SET "+set+"updated_at = ? WHERE "+where), append(append(args, ms(u.UpdatedAt)), wargs...)...))
+	if errors.Is(err, store.ErrNotFound) && f&store.FieldPassword != 0 {
+		var one int
+		if q.QueryRowContext(ctx, db.q("SELECT 1 FROM users WHERE id = ?"), u.ID).Scan(&one) == nil {
+			return store.ErrStale
+		}
+	}
+	return err
 }
 
 // ChangeCredentials implements store.Users.
@@ -494,9 +503,14 @@ func (db *DB) ChangeCredentials(ctx context.Context, u store.User, c store.Chang
 			return err
 		}
 		if c.Fields&store.FieldPassword != 0 && c.Keep != "" {
-			// The session that made the change stays under the new version.
-			if _, err := tx.ExecContext(ctx, db.q("UPDATE sessions SET cred_version = (SELECT cred_version FROM users WHERE id = ?) "+
-				"WHERE id = ? AND user_id = ?"), u.ID, c.Keep, u.ID); err != nil {
+			// The session that made the change stays under the new version,
+			// if it is live and was of the version the change read.
+			err := oneRow(tx.ExecContext(ctx, db.q("UPDATE sessions SET cred_version = (SELECT cred_version FROM users WHERE id = ?) "+
+				"WHERE id = ? AND user_id = ? AND revoked_at = 0 AND cred_version = ?"), u.ID, c.Keep, u.ID, u.CredVersion))
+			if errors.Is(err, store.ErrNotFound) {
+				return store.ErrStale
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -862,7 +876,7 @@ func (db *DB) ResetPassword(ctx context.Context, hash []byte, newHash string, no
 		if err := tx.QueryRowContext(ctx, db.q(claimResetToken), ms(now), hash, ms(now)).Scan(&userID, &proven); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, db.q(fmt.Sprintf(setPassword, "?")+"?"), newHash, ms(now), ms(now), proven, userID)
+		res, err := tx.ExecContext(ctx, db.q(fmt.Sprintf(setPassword, "?")+"?"), newHash, ms(now), ms(now), proven, proven, proven, userID)
 		if err != nil {
 			return err
 		}
@@ -890,10 +904,16 @@ func (db *DB) ResetPassword(ctx context.Context, hash []byte, newHash string, no
 // the middle four end in the user's id, the last in the counter's key.
 const (
 	claimResetToken = "UPDATE reset_tokens SET used_at = ? WHERE token_hash = ? AND used_at = 0 AND expires_at > ? RETURNING user_id, email_key"
-	// setPassword's %s is the email the token's code went to: if it is
-	// still the account's, it is verified now.
+	// setPassword's %[1]s is the email the token's code went to: if it is
+	// still the account's, it is verified now. If that is its first proof,
+	// a phone bound before it goes (account.ProveEmail's rule: what whoever
+	// typed the address set ends with the proof; the password is replaced
+	// and the sessions end here anyway).
 	setPassword = "UPDATE users SET password_hash = ?, password_last_set_at = ?, updated_at = ?, cred_version = cred_version + 1, " +
-		"email_verified = (email_verified OR COALESCE(email_key = %s, FALSE)) WHERE id = "
+		"phone = CASE WHEN " + firstProof + " THEN NULL ELSE phone END, " +
+		"phone_verified = CASE WHEN " + firstProof + " THEN FALSE ELSE phone_verified END, " +
+		"email_verified = (email_verified OR COALESCE(email_key = %[1]s, FALSE)) WHERE id = "
+	firstProof = "NOT email_verified AND COALESCE(email_key = %[1]s, FALSE)"
 	revokeSessions  = "UPDATE sessions SET revoked_at = ? WHERE revoked_at = 0 AND user_id = "
 	revokeRefreshes = "UPDATE refresh_tokens SET used_at = ? WHERE used_at = 0 AND user_id = "
 	dropResetTokens = "DELETE FROM reset_tokens WHERE used_at = 0 AND user_id = "

@@ -256,6 +256,26 @@ var resetTests = []test{
 				t.Errorf("%s: emailVerified %v, hash %q; want %v, new-hash", c.id, u.EmailVerified, u.PasswordHash, c.want)
 			}
 		}
+		if u, _ := st.GetUserByID(ctx, ann.ID); u.Phone == "" {
+			t.Error("a reset by phone removed the phone")
+		}
+		// The first proof of an email ends a phone bound before it; a
+		// proven email's reset leaves the phone.
+		dan := newUser(t, st, "dan", "+8613800138001")
+		eve := newUser(t, st, "eve", "+8613800138002")
+		eve.EmailVerified = true
+		ok(t, st.UpdateUser(ctx, eve, store.FieldEmailVerified))
+		for _, u := range []store.User{dan, eve} {
+			ok(t, st.CreateResetToken(ctx, held(resetToken("tok-"+u.ID, u.ID, t0), u.EmailKey, "")))
+			_, err := st.ResetPassword(ctx, hash("tok-"+u.ID), "new-hash", now, nil)
+			ok(t, err)
+		}
+		if u, _ := st.GetUserByID(ctx, dan.ID); u.Phone != "" || u.PhoneVerified || !u.EmailVerified {
+			t.Errorf("dan after the first proof of the email: phone %q (%v), email verified %v", u.Phone, u.PhoneVerified, u.EmailVerified)
+		}
+		if u, _ := st.GetUserByID(ctx, eve.ID); u.Phone != eve.Phone {
+			t.Errorf("eve's phone after a reset of a proven email: %q", u.Phone)
+		}
 	}},
 	{"ResetPasswordRefusesAndWritesNothing", func(t *testing.T, st store.Store) {
 		ann := newUser(t, st, "ann", "")

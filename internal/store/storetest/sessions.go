@@ -225,6 +225,14 @@ var sessionTests = []test{
 		ok(t, st.UpdateUser(ctx, fresh, store.FieldProfile))
 		stale := changed
 		stale.PasswordHash, stale.PasswordLastSetAt, stale.UpdatedAt = "newer-hash", now.Add(time.Second), now.Add(time.Second)
+		// Read before the last password change: refused, nothing written.
+		is(t, st.ChangeCredentials(ctx, stale, store.Change{Fields: store.FieldPassword}), store.ErrStale)
+		if got, err := st.GetUserByID(ctx, ann.ID); err != nil || got.PasswordHash != "new-hash" {
+			t.Fatalf("a stale password change wrote %q (%v)", got.PasswordHash, err)
+		}
+		stale.CredVersion = fresh.CredVersion
+		// The kept session must be live and of the version read.
+		is(t, st.ChangeCredentials(ctx, stale, store.Change{Fields: store.FieldPassword, Keep: "a-gone"}), store.ErrStale)
 		ok(t, st.ChangeCredentials(ctx, stale, store.Change{Fields: store.FieldPassword}))
 		got, err = st.GetUserByID(ctx, ann.ID)
 		ok(t, err)
