@@ -913,7 +913,7 @@ const (
 		"phone = CASE WHEN " + firstProof + " THEN NULL ELSE phone END, " +
 		"phone_verified = CASE WHEN " + firstProof + " THEN FALSE ELSE phone_verified END, " +
 		"email_verified = (email_verified OR COALESCE(email_key = %[1]s, FALSE)) WHERE id = "
-	firstProof = "NOT email_verified AND COALESCE(email_key = %[1]s, FALSE)"
+	firstProof      = "NOT email_verified AND COALESCE(email_key = %[1]s, FALSE)"
 	revokeSessions  = "UPDATE sessions SET revoked_at = ? WHERE revoked_at = 0 AND user_id = "
 	revokeRefreshes = "UPDATE refresh_tokens SET used_at = ? WHERE used_at = 0 AND user_id = "
 	dropResetTokens = "DELETE FROM reset_tokens WHERE used_at = 0 AND user_id = "
