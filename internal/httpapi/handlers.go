@@ -56,7 +56,7 @@ func (s *Server) handleSystem(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, struct {
 		envelope
 		info
-	}{envelope{StatusCode: 200, Message: "success", Data: d}, d})
+	}{envelope{StatusCode: 200, Message: "success", RequestID: w.Header().Get("X-Request-Id"), Data: d}, d})
 	return nil
 }
 

@@ -123,7 +123,11 @@ func New(o Options) *Server {
 	s.routesUser(api)
 	mux.HandleFunc("/api/v3/", func(w http.ResponseWriter, r *http.Request) {
 		// HTTP 200 like every envelope failure: the official SDK would
-		// throw on a 404 instead of handing its caller the statusCode.
+		// throw on a 404 instead of handing its caller the statusCode. The
+		// access log says so; the metrics count no reply of an unknown route.
+		if sw, ok := w.(*statusWriter); ok {
+			sw.statusCode, sw.apiCode = 404, apierr.CodeNotFound
+		}
 		writeJSON(w, http.StatusOK, envelope{StatusCode: 404, Message: "no such endpoint: " + r.Method + " " + r.URL.Path,
 			APICode: apierr.CodeNotFound, RequestID: requestID(r.Context())})
 	})

@@ -469,6 +469,9 @@ func TestSuccessEnvelopeAndAskedForArrays(t *testing.T) {
 	if p.RequestID == "" || p.RequestID != p.Header.Get("X-Request-Id") {
 		t.Errorf("success requestId %q, X-Request-Id %q", p.RequestID, p.Header.Get("X-Request-Id"))
 	}
+	if sys := env.Do("GET", "/api/v3/system", nil).MustOK(t); sys.RequestID == "" || sys.RequestID != sys.Header.Get("X-Request-Id") {
+		t.Errorf("system: requestId %q, X-Request-Id %q", sys.RequestID, sys.Header.Get("X-Request-Id"))
+	}
 	for _, k := range []string{"identities", "departmentIds"} {
 		if a, ok := p.Data[k].([]any); !ok || len(a) != 0 {
 			t.Errorf("%s: %#v, want []", k, p.Data[k])

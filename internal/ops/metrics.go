@@ -139,6 +139,11 @@ func NewMetrics(o Options) *Metrics {
 	for _, r := range []string{"ok", "failed"} {
 		m.resets.WithLabelValues(r)
 	}
+	for _, ch := range []string{"CHANNEL_LOGIN", "CHANNEL_REGISTER", "CHANNEL_RESET_PASSWORD", "CHANNEL_UPDATE_EMAIL",
+		"CHANNEL_BIND_EMAIL", "CHANNEL_UNBIND_EMAIL", "CHANNEL_BIND_PHONE", "CHANNEL_UNBIND_PHONE",
+		"CHANNEL_DELETE_ACCOUNT", "CHANNEL_COMPLETE_EMAIL", "CHANNEL_COMPLETE_PHONE"} {
+		m.codesVerified.WithLabelValues(ch) // the channels some flow spends codes of
+	}
 	for _, k := range []string{"email", "sms"} {
 		m.codesSent.WithLabelValues(k)
 		m.outboxSent.WithLabelValues(k)

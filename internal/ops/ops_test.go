@@ -221,6 +221,11 @@ func TestMetricsCountersMove(t *testing.T) {
 	if !strings.Contains(env.Logs.String(), `"route":"unmatched","status":404`) {
 		t.Errorf("an unmatched path's access-log line does not say route unmatched")
 	}
+	// An unknown /api/v3 route answers 404 in an HTTP 200 envelope: logged so.
+	env.Do("GET", "/api/v3/no-such-route", nil)
+	if !strings.Contains(env.Logs.String(), `"route":"/api/v3/","status":200,"status_code":404,"api_code":40400`) {
+		t.Errorf("an unknown /api/v3 route's access-log line lacks its envelope's status")
+	}
 }
 
 // countedStats is a real store whose outbox reads are counted.

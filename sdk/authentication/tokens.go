@@ -114,9 +114,12 @@ type LogoutParams struct {
 	IDToken string
 	// RedirectURI is where to go after logout; empty means
 	// AuthenticationClientOptions.LogoutRedirectURI. Keyhaven redirects only
-	// to a relative path or a URL on its own origin (anything else would be
-	// an open redirect); for any other URI it ends the session and answers
-	// 200 "You are signed out." instead.
+	// to a relative path, a URL on its own origin, or a URL registered for
+	// the app named by IDToken (keyhaven app update --logout-redirect-uri),
+	// compared exactly (anything else would be an open redirect); for any
+	// other URI it ends the session and answers 200 "You are signed out."
+	// instead. An IDToken that is not one of its tokens gets 400, and
+	// nothing is ended.
 	RedirectURI string
 	// State is passed back to RedirectURI; it is only sent with one.
 	State string
