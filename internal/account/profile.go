@@ -85,22 +85,26 @@ func (s *Service) save(ctx context.Context, u store.User, f store.Fields) error 
 	return nil
 }
 
-// change saves a new email or phone of u (the fields f) in one transaction
-// with what goes with it (store.ChangeCredentials): the user's reset tokens
-// end, and the notice of kind to email or phone (NoticeTo) is queued. Done as separate writes, a failure
+// change saves a new email or phone of u (the fields f), made by the
+// signed-in session, in one transaction with what goes with it
+// (store.ChangeCredentials): the user's reset tokens end, and the notice
+// of kind to email or phone (NoticeTo) is queued. It lands only if neither
+// the account's credentials nor the session changed since u was read. Done as separate writes, a failure
 // between them left a changed password with the other sessions alive, or a
 // change nobody was told of.
-func (s *Service) change(ctx context.Context, u store.User, f store.Fields, lang, kind, email, phone string) error {
-	return s.changeWith(ctx, u, store.Change{Fields: f}, lang, kind, email, phone)
+func (s *Service) change(ctx context.Context, u store.User, f store.Fields, session, lang, kind, email, phone string) error {
+	return s.changeWith(ctx, u, store.Change{Fields: f, Keep: session}, lang, kind, email, phone)
 }
 
 func (s *Service) changeWith(ctx context.Context, u store.User, c store.Change, lang, kind, email, phone string) error {
-	m, err := s.msgs.NoticeTo(lang, kind, email, phone)
-	if err != nil {
-		return fmt.Errorf("account: render notice: %w", err)
-	}
-	if m != nil {
-		c.Notices = append(c.Notices, m)
+	if kind != "" {
+		m, err := s.msgs.NoticeTo(lang, kind, email, phone)
+		if err != nil {
+			return fmt.Errorf("account: render notice: %w", err)
+		}
+		if m != nil {
+			c.Notices = append(c.Notices, m)
+		}
 	}
 	if err := s.st.ChangeCredentials(ctx, u, c); err != nil {
 		if errors.Is(err, store.ErrConflict) {
@@ -148,9 +152,9 @@ func (s *Service) BindEmail(ctx context.Context, p session.Principal, email, cod
 	if u.Phone != "" {
 		// A new binding is told to the channel the account had (NIST
 		// 6.1.2.1): whoever bound it may hold this session, not the phone.
-		return s.change(ctx, u, store.FieldEmail, lang, "email_bound", "", u.Phone)
+		return s.change(ctx, u, store.FieldEmail, p.SessionID, lang, "email_bound", "", u.Phone)
 	}
-	return s.change(ctx, u, store.FieldEmail, lang, "email_bound", e.Address, "")
+	return s.change(ctx, u, store.FieldEmail, p.SessionID, lang, "email_bound", e.Address, "")
 }
 
 // UnbindEmail removes the account's email; the code went to it on
@@ -171,7 +175,7 @@ func (s *Service) UnbindEmail(ctx context.Context, p session.Principal, code, la
 	}
 	old := u.Email
 	u.Email, u.EmailKey, u.EmailVerified, u.UpdatedAt = "", "", false, s.now()
-	return s.change(ctx, u, store.FieldEmail, lang, "email_unbound", old, "")
+	return s.change(ctx, u, store.FieldEmail, p.SessionID, lang, "email_unbound", old, "")
 }
 
 // BindPhone adds a phone to an account without one (CHANNEL_BIND_PHONE).
@@ -194,7 +198,7 @@ func (s *Service) BindPhone(ctx context.Context, p session.Principal, number, co
 		return err
 	}
 	u.Phone, u.PhoneVerified, u.UpdatedAt = ph.E164, true, s.now()
-	return s.change(ctx, u, store.FieldPhone, lang, "phone_bound", u.Email, ph.E164)
+	return s.change(ctx, u, store.FieldPhone, p.SessionID, lang, "phone_bound", u.Email, ph.E164)
 }
 
 // UnbindPhone removes the account's phone (CHANNEL_UNBIND_PHONE).
@@ -214,7 +218,7 @@ func (s *Service) UnbindPhone(ctx context.Context, p session.Principal, code, la
 	}
 	old := u.Phone
 	u.Phone, u.PhoneVerified, u.UpdatedAt = "", false, s.now()
-	return s.change(ctx, u, store.FieldPhone, lang, "phone_unbound", "", old)
+	return s.change(ctx, u, store.FieldPhone, p.SessionID, lang, "phone_unbound", "", old)
 }
 
 // SecurityInfo is GetSecurityInfoDto.
@@ -431,7 +435,7 @@ func (s *Service) UpdateEmail(ctx context.Context, p session.Principal, tok, lan
 	}
 	old := u.Email
 	u.Email, u.EmailKey, u.EmailVerified, u.UpdatedAt = e.Address, e.Key, true, s.now()
-	return s.change(ctx, u, store.FieldEmail, lang, "email_changed", old, u.Phone)
+	return s.change(ctx, u, store.FieldEmail, p.SessionID, lang, "email_changed", old, u.Phone)
 }
 
 // PhoneChange is verify-update-phone-request's payload.
@@ -486,7 +490,7 @@ func (s *Service) UpdatePhone(ctx context.Context, p session.Principal, tok, lan
 	}
 	old := u.Phone
 	u.Phone, u.PhoneVerified, u.UpdatedAt = num, true, s.now()
-	return s.change(ctx, u, store.FieldPhone, lang, "phone_changed", u.Email, old)
+	return s.change(ctx, u, store.FieldPhone, p.SessionID, lang, "phone_changed", u.Email, old)
 }
 
 // DeleteProof is verify-delete-account-request's payload.

@@ -298,22 +298,19 @@ func (s *Service) ProveEmail(ctx context.Context, u store.User, lang string) (st
 }
 
 // proveEmail makes u's email verified. What was set before the proof, by
-// whoever typed the address, ends with it: the password, a phone (its
-// SMS codes would sign in too; accounts of older versions could bind one
-// unproven), and every session.
+// whoever typed the address, ends with it: the password, a phone (its SMS
+// codes would sign in too; older versions could bind one unproven), and
+// every session. Both are cleared whatever u shows: a bind that lands
+// between the read and this write must go too (the write is conditional
+// on the credential version, which a bind leaves as it is).
 func (s *Service) proveEmail(ctx context.Context, u store.User, lang string) error {
+	had := u.PasswordHash != "" || u.Phone != ""
 	u.EmailVerified, u.UpdatedAt = true, s.now()
-	f := store.FieldEmailVerified
-	if u.PasswordHash != "" {
-		u.PasswordHash, u.PasswordLastSetAt = "", time.Time{}
-		f |= store.FieldPassword
+	u.PasswordHash, u.PasswordLastSetAt, u.Phone, u.PhoneVerified = "", time.Time{}, "", false
+	kind := "" // nothing to tell if there was nothing to remove
+	if had {
+		kind = "email_verified"
 	}
-	if u.Phone != "" {
-		u.Phone, u.PhoneVerified = "", false
-		f |= store.FieldPhone
-	}
-	if f == store.FieldEmailVerified {
-		return s.save(ctx, u, f)
-	}
-	return s.changeWith(ctx, u, store.Change{Fields: f, EndOthers: true}, lang, "email_verified", u.Email, "")
+	return s.changeWith(ctx, u, store.Change{Fields: store.FieldEmailVerified | store.FieldPassword | store.FieldPhone, EndOthers: true},
+		lang, kind, u.Email, "")
 }

@@ -241,3 +241,51 @@ func TestFirstProofEndsAPhoneBoundBeforeIt(t *testing.T) {
 		}
 	}
 }
+
+// A squatter binds their phone over and over while the owner first proves
+// the email: a bind that read the account before the proof, or whose
+// session the proof ended, must not leave a phone on the proven account.
+func TestPhoneBindsRacingTheFirstProof(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash, khtest.WithConfig(unthrottledCodes))
+	for round := range 5 {
+		victim := fmt.Sprintf("owner-bind-%d@example.com", round)
+		phone := fmt.Sprintf("1370013800%d", round)
+		env.SignUp(victim, oldPW)
+		access := env.SignIn(victim, oldPW).MustOK(t).Str("access_token")
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				post(env, "/api/v3/send-sms", "", map[string]any{"phoneNumber": phone, "channel": "CHANNEL_BIND_PHONE"})
+				m, err := env.SMS.Next(t.Context(), phone, 2*time.Second)
+				if err != nil {
+					return
+				}
+				if code, _ := post(env, "/api/v3/bind-phone", access, map[string]any{"phoneNumber": phone, "passCode": m.Code}); code == 401 {
+					return
+				}
+				// Bound: unbind it again, so the next bind races too.
+				post(env, "/api/v3/send-sms", "", map[string]any{"phoneNumber": phone, "channel": "CHANNEL_UNBIND_PHONE"})
+				if m, err := env.SMS.Next(t.Context(), phone, 2*time.Second); err == nil {
+					post(env, "/api/v3/unbind-phone", access, map[string]any{"passCode": m.Code})
+				}
+			}
+		}()
+		time.Sleep(20 * time.Millisecond)
+		code := sendEmail(t, env, victim, "CHANNEL_LOGIN")
+		owner := env.Post("/api/v3/signin", map[string]any{"connection": "PASSCODE",
+			"passCodePayload": map[string]any{"email": victim, "passCode": code}}).MustOK(t).Str("access_token")
+		time.Sleep(30 * time.Millisecond)
+		close(stop)
+		<-done
+		if p := env.Do("GET", "/api/v3/get-profile", nil, "Authorization", owner).MustOK(t); p.Str("phone") != "" {
+			t.Fatalf("round %d: the squatter's phone %s is bound to the proven account", round, p.Str("phone"))
+		}
+	}
+}

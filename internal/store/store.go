@@ -202,7 +202,10 @@ type Users interface {
 	// reset tokens are deleted (one sent to an old address, or issued
 	// before the change, must not outlive it); if c.EndOthers, every other
 	// session of the user but c.Keep ends with its refresh tokens; and
-	// c.Notices are queued (setting their IDs).
+	// c.Notices are queued (setting their IDs). It writes only if
+	// u.CredVersion is still the user's, else ErrStale and nothing is
+	// written: a change that read the account before a password change,
+	// a reset or a first proof of its email must not land after it.
 	ChangeCredentials(ctx context.Context, u User, c Change) error
 	// RecordSignIn counts a successful sign-in and, if rehash.To is not
 	// empty, replaces the password hash (rehash after a parameter change)
@@ -245,9 +248,14 @@ type Rehash struct{ From, To string }
 
 // Change is what goes with a ChangeCredentials.
 type Change struct {
+	// EndOthers ends every session of the user but Keep, and raises the
+	// credential version (as FieldPassword does).
 	EndOthers bool
-	Keep      string // the session that stays when EndOthers
-	Notices   []*OutboxMessage
+	// Keep is the signed-in session making the change, if any: it must be
+	// live and of u.CredVersion, else ErrStale; EndOthers spares it, and a
+	// raised version is raised for it too.
+	Keep    string
+	Notices []*OutboxMessage
 	// SpendReset, if set, is the hash of a reset token spent by the change
 	// (a signed-in password change proven by a reset code instead of the
 	// old password): it must be the user's, unused and unexpired at
@@ -256,9 +264,6 @@ type Change struct {
 	SpendReset []byte
 	// Fields are the fields of u written.
 	Fields Fields
-	// Keep, with FieldPassword, moves to the new credential version if it
-	// is still live and of u.CredVersion, else ErrStale: the session that
-	// made the change stays, and no other.
 }
 
 // Fields names the groups of a user's fields a write changes. A write
@@ -278,7 +283,8 @@ const (
 	// FieldPassword is PasswordHash and PasswordLastSetAt. It is written
 	// only if u.CredVersion is still the user's (else ErrStale): a
 	// password change that read the user before a reset or a first proof
-	// of its email must not undo it. The version then goes up.
+	// of its email must not undo it. The version then goes up, and
+	// sessions of the old one read as ended.
 	FieldPassword
 	// FieldEmailVerified is EmailVerified alone.
 	FieldEmailVerified

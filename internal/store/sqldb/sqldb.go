@@ -452,10 +452,13 @@ func (db *DB) GetUserByUsername(ctx context.Context, key string) (store.User, er
 
 // UpdateUser implements store.Users.
 func (db *DB) UpdateUser(ctx context.Context, u store.User, f store.Fields) error {
-	return db.exec(ctx, "update user", func(q querier) error { return db.updateUser(ctx, q, u, f) })
+	return db.exec(ctx, "update user", func(q querier) error { return db.updateUser(ctx, q, u, f, false, false) })
 }
 
-func (db *DB) updateUser(ctx context.Context, q querier, u store.User, f store.Fields) error {
+// updateUser writes f of u. With FieldPassword, or for a change of
+// credentials, it writes only if u.CredVersion is still the user's (else
+// store.ErrStale); with FieldPassword, or bump, the version goes up.
+func (db *DB) updateUser(ctx context.Context, q querier, u store.User, f store.Fields, change, bump bool) error {
 	set, args := "", []any{}
 	add := func(part string, vals ...any) { set, args = set+part+", ", append(args, vals...) }
 	if f&store.FieldProfile != 0 {
@@ -472,11 +475,17 @@ func (db *DB) updateUser(ctx context.Context, q querier, u store.User, f store.F
 	}
 	where, wargs := "id = ?", []any{u.ID}
 	if f&store.FieldPassword != 0 {
-		add("password_hash = ?, password_last_set_at = ?, cred_version = cred_version + 1", u.PasswordHash, ms(u.PasswordLastSetAt))
+		add("password_hash = ?, password_last_set_at = ?", u.PasswordHash, ms(u.PasswordLastSetAt))
+	}
+	if f&store.FieldPassword != 0 || bump {
+		add("cred_version = cred_version + 1")
+	}
+	checked := f&store.FieldPassword != 0 || change
+	if checked {
 		where, wargs = "id = ? AND cred_version = ?", []any{u.ID, u.CredVersion}
 	}
 	err := oneRow(q.ExecContext(ctx, db.q("UPDATE users SET "+set+"updated_at = ? WHERE "+where), append(append(args, ms(u.UpdatedAt)), wargs...)...))
-	if errors.Is(err, store.ErrNotFound) && f&store.FieldPassword != 0 {
+	if errors.Is(err, store.ErrNotFound) && checked {
 		var one int
 		if q.QueryRowContext(ctx, db.q("SELECT 1 FROM users WHERE id = ?"), u.ID).Scan(&one) == nil {
 			return store.ErrStale
@@ -499,12 +508,12 @@ func (db *DB) ChangeCredentials(ctx context.Context, u store.User, c store.Chang
 				return store.ErrNotFound
 			}
 		}
-		if err := db.updateUser(ctx, tx, u, c.Fields); err != nil {
+		if err := db.updateUser(ctx, tx, u, c.Fields, true, c.EndOthers); err != nil {
 			return err
 		}
-		if c.Fields&store.FieldPassword != 0 && c.Keep != "" {
-			// The session that made the change stays under the new version,
-			// if it is live and was of the version the change read.
+		if c.Keep != "" {
+			// The session making the change must be live and of the version
+			// the change read; it follows a raised version.
 			err := oneRow(tx.ExecContext(ctx, db.q("UPDATE sessions SET cred_version = (SELECT cred_version FROM users WHERE id = ?) "+
 				"WHERE id = ? AND user_id = ? AND revoked_at = 0 AND cred_version = ?"), u.ID, c.Keep, u.ID, u.CredVersion))
 			if errors.Is(err, store.ErrNotFound) {

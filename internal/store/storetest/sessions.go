@@ -170,6 +170,31 @@ var sessionTests = []test{
 			t.Error("a session opened under the new password reads as ended")
 		}
 	}},
+	{"ChangeBySessionNeedsItLive", func(t *testing.T, st store.Store) {
+		// A signed-in change (Keep) lands only while its session is live
+		// and of the version read; EndOthers raises the version and the
+		// kept session follows it.
+		ann := newUser(t, st, "ann", "+8613800138000")
+		newSession(t, st, "a-live", ann.ID)
+		newSession(t, st, "a-ended", ann.ID)
+		newSession(t, st, "a-other", ann.ID)
+		ok(t, st.RevokeSession(ctx, "a-ended", t0))
+		u, err := st.GetUserByID(ctx, ann.ID)
+		ok(t, err)
+		u.Phone, u.PhoneVerified, u.UpdatedAt = "", false, t0.Add(time.Minute)
+		is(t, st.ChangeCredentials(ctx, u, store.Change{Fields: store.FieldPhone, Keep: "a-ended"}), store.ErrStale)
+		ok(t, st.ChangeCredentials(ctx, u, store.Change{Fields: store.FieldPhone, Keep: "a-live", EndOthers: true}))
+		got, err := st.GetUserByID(ctx, ann.ID)
+		ok(t, err)
+		if got.Phone != "" || got.CredVersion != u.CredVersion+1 {
+			t.Fatalf("after the change: phone %q, version %d (was %d)", got.Phone, got.CredVersion, u.CredVersion)
+		}
+		if !revokedAt(t, st, "a-live").IsZero() || revokedAt(t, st, "a-other").IsZero() {
+			t.Fatal("EndOthers: want a-live live and a-other ended")
+		}
+		// The old version's read is stale now.
+		is(t, st.ChangeCredentials(ctx, u, store.Change{Fields: store.FieldPhone, Keep: "a-live"}), store.ErrStale)
+	}},
 	{"ChangeCredentials", func(t *testing.T, st store.Store) {
 		ann := newUser(t, st, "ann", "")
 		bob := newUser(t, st, "bob", "")
@@ -242,6 +267,9 @@ var sessionTests = []test{
 		is(t, st.ChangeCredentials(ctx, store.User{ID: "nope", UpdatedAt: now}, store.Change{Fields: store.FieldPassword}), store.ErrNotFound)
 		// Without EndOthers the sessions stay.
 		newSession(t, st, "a-3", ann.ID)
+		cur, err := st.GetUserByID(ctx, ann.ID)
+		ok(t, err)
+		changed.CredVersion = cur.CredVersion
 		ok(t, st.ChangeCredentials(ctx, changed, store.Change{}))
 		if at := revokedAt(t, st, "a-3"); !at.IsZero() {
 			t.Errorf("a change without EndOthers revoked a session")

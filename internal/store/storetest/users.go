@@ -167,6 +167,10 @@ var userTests = []test{
 		stale.Profile, stale.UpdatedAt = []byte(`{"nickname":"stale"}`), t0.Add(2*time.Minute)
 		ok(t, st.UpdateUser(ctx, stale, store.FieldProfile))
 		stale.Phone, stale.PhoneVerified = "", false
+		// A change of credentials also needs the version it read: the
+		// password changed since.
+		is(t, st.ChangeCredentials(ctx, stale, store.Change{Fields: store.FieldPhone}), store.ErrStale)
+		stale.CredVersion = 1
 		ok(t, st.ChangeCredentials(ctx, stale, store.Change{Fields: store.FieldPhone}))
 		got, err := st.GetUserByID(ctx, u.ID)
 		ok(t, err)
