@@ -580,7 +580,10 @@ func (s *Service) DeleteAccount(ctx context.Context, p session.Principal, tok, l
 	if err != nil {
 		return fmt.Errorf("account: render notice: %w", err)
 	}
-	if err := s.st.DeleteUser(ctx, u.ID, m); err != nil {
+	if err := s.st.DeleteUser(ctx, u.ID, p.SessionID, m); err != nil {
+		if errors.Is(err, store.ErrStale) {
+			return errChangedMeanwhile
+		}
 		return fmt.Errorf("account: delete: %w", err)
 	}
 	if m != nil {

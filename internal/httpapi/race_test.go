@@ -289,3 +289,25 @@ func TestPhoneBindsRacingTheFirstProof(t *testing.T) {
 		}
 	}
 }
+
+// A delete authorised before the owner's reset (a deleteAccountToken, and a
+// request whose session check ran before the reset) must not remove the
+// account after it.
+func TestDeleteAuthorisedBeforeAResetIsRefused(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash, khtest.WithConfig(unthrottledCodes))
+	ctx := t.Context()
+	const victim = "del-inflight@example.com"
+	env.SignUp(victim, oldPW)
+	access := env.SignIn(victim, oldPW).MustOK(t).Str("access_token")
+	tok := env.Post("/api/v3/verify-delete-account-request", map[string]any{"verifyMethod": "PASSWORD",
+		"passwordPayload": map[string]any{"password": oldPW}}, "Authorization", access).MustOK(t).Str("deleteAccountToken")
+	p, err := env.Server.Sessions.Authenticate(ctx, "Bearer "+access) // the handler's check, before the reset
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Post("/api/v3/reset-password", map[string]any{"password": newPW, "passwordResetToken": env.ResetToken(victim)}).MustOK(t)
+	if err := env.Server.Accounts.DeleteAccount(ctx, p, tok, "en"); err == nil {
+		t.Fatal("a delete authorised before the owner's reset deleted the account after it")
+	}
+	env.SignIn(victim, newPW).MustOK(t)
+}

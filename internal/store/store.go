@@ -217,8 +217,12 @@ type Users interface {
 	// DeleteUser removes the account with its sessions and tokens, freeing
 	// its email, phone and username, and enqueues notice (if not nil,
 	// setting notice.ID) in the same transaction; ErrNotFound, writing
-	// nothing, if it is gone already.
-	DeleteUser(ctx context.Context, id string, notice *OutboxMessage) error
+	// nothing, if it is gone already. If by is not empty it is the
+	// signed-in session asking: unless it is still live and of the user's
+	// credential version, ErrStale and nothing is deleted (a delete
+	// authorised before a reset or a first proof of the email must not
+	// remove the account after it).
+	DeleteUser(ctx context.Context, id, by string, notice *OutboxMessage) error
 }
 
 // Codes stores one-time passcodes.

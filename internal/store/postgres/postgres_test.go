@@ -335,7 +335,7 @@ func TestDeadlockVictimRunsAgain(t *testing.T) {
 	ctx := t.Context()
 	st, tx, u, _ := resetInFlight(t)
 	done := make(chan error, 1)
-	go func() { done <- st.DeleteUser(ctx, u.ID, nil) }()
+	go func() { done <- st.DeleteUser(ctx, u.ID, "", nil) }()
 	time.Sleep(200 * time.Millisecond) // the deletion holds the user's row and waits for the token
 	// The reset takes the user's row: a cycle. The deletion, waiting
 	// longer, finds it first and is the victim.

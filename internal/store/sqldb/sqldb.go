@@ -605,7 +605,7 @@ func (db *DB) RecordSignIn(ctx context.Context, userID string, at time.Time, ip 
 }
 
 // DeleteUser removes an account; its sessions, tokens and codes go with it.
-func (db *DB) DeleteUser(ctx context.Context, id string, notice *store.OutboxMessage) error {
+func (db *DB) DeleteUser(ctx context.Context, id, by string, notice *store.OutboxMessage) error {
 	return db.tx(ctx, "delete user", func(tx *sql.Tx) error {
 		if db.d.PostgresSQL {
 			// The user row first: deleting the tokens first could deadlock
@@ -614,6 +614,18 @@ func (db *DB) DeleteUser(ctx context.Context, id string, notice *store.OutboxMes
 			// then takes the row, can still meet this in a cycle: see
 			// retry.)
 			if _, err := tx.ExecContext(ctx, db.q("SELECT 1 FROM users WHERE id = ? FOR UPDATE"), id); err != nil {
+				return err
+			}
+		}
+		if by != "" {
+			// After the row lock: a reset or proof committed before it is seen.
+			var one int
+			err := tx.QueryRowContext(ctx, db.q("SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id "+
+				"WHERE s.id = ? AND s.user_id = ? AND s.revoked_at = 0 AND s.cred_version = u.cred_version"), by, id).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return store.ErrStale
+			}
+			if err != nil {
 				return err
 			}
 		}

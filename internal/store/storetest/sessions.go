@@ -52,7 +52,7 @@ var sessionTests = []test{
 		}
 		_, _, err = st.GetSessionUser(ctx, "nope")
 		is(t, err, store.ErrNotFound)
-		ok(t, st.DeleteUser(ctx, ann.ID, nil))
+		ok(t, st.DeleteUser(ctx, ann.ID, "", nil))
 		_, _, err = st.GetSessionUser(ctx, "s-ann")
 		is(t, err, store.ErrNotFound)
 	}},

@@ -268,8 +268,16 @@ var userTests = []test{
 		newSession(t, st, "s-keep", keep.ID)
 		ok(t, st.CreateResetToken(ctx, store.ResetToken{TokenHash: hash("reset"), UserID: u.ID, AppID: "app", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
 
+		// Asked by a session: only a live one of the user's version.
+		ok(t, st.RevokeSession(ctx, "s-del", t0))
+		is(t, st.DeleteUser(ctx, u.ID, "s-del", nil), store.ErrStale)
+		is(t, st.DeleteUser(ctx, u.ID, "s-keep", nil), store.ErrStale) // another user's
+		if _, err := st.GetUserByID(ctx, u.ID); err != nil {
+			t.Fatalf("a refused delete deleted: %v", err)
+		}
+		newSession(t, st, "s-live", u.ID)
 		notice := message(1)
-		ok(t, st.DeleteUser(ctx, u.ID, &notice))
+		ok(t, st.DeleteUser(ctx, u.ID, "s-live", &notice))
 		same(t, "the notice, claimed by the id DeleteUser set", ids(claimIDs(t, st, t0, notice.ID)), []int64{notice.ID})
 		_, err := st.GetUserByID(ctx, u.ID)
 		is(t, err, store.ErrNotFound)
@@ -287,7 +295,7 @@ var userTests = []test{
 			Status: "Activated", CreatedAt: t0, UpdatedAt: t0}))
 		before := outboxCount(t, st)
 		gone := message(2)
-		is(t, st.DeleteUser(ctx, u.ID, &gone), store.ErrNotFound)
+		is(t, st.DeleteUser(ctx, u.ID, "", &gone), store.ErrNotFound)
 		if n := outboxCount(t, st); n != before {
 			t.Fatalf("%d messages in the outbox after a refused delete, want %d", n, before)
 		}
