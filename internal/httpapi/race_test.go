@@ -28,7 +28,7 @@ func post(env *khtest.Env, path, access string, body any) (int, map[string]any) 
 	if access != "" {
 		req.Header.Set("Authorization", "Bearer "+access)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := env.Client().Do(req)
 	if err != nil {
 		return -1, nil
 	}

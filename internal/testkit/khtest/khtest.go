@@ -249,6 +249,12 @@ func (r Reply) MustOK(t testing.TB) Reply {
 	return r
 }
 
+// Client is the env's HTTP client, safe from any goroutine. Tests sending
+// concurrent requests use it, not http.DefaultClient: a connection dialled
+// and left unused would hold the server's shutdown for 5 s, and the env
+// closes its own client's idle ones first.
+func (e *Env) Client() *http.Client { return e.client }
+
 // SignUp registers an email/password account.
 func (e *Env) SignUp(email, password string) Reply {
 	e.t.Helper()
