@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/apierr"
@@ -150,6 +151,22 @@ var (
 	smsFlows = map[string]bool{"CHANNEL_LOGIN": true, "CHANNEL_REGISTER": true, "CHANNEL_RESET_PASSWORD": true,
 		"CHANNEL_BIND_PHONE": true, "CHANNEL_UNBIND_PHONE": true, "CHANNEL_DELETE_ACCOUNT": true, "CHANNEL_COMPLETE_PHONE": true}
 )
+
+// CodeChannels lists the channels some flow spends codes of, email's and
+// SMS's: the metrics' label values.
+func CodeChannels() []string {
+	var out []string
+	for ch := range emailFlows {
+		out = append(out, ch)
+	}
+	for ch := range smsFlows {
+		if !emailFlows[ch] {
+			out = append(out, ch)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 func unserved(channel string) error {
 	return apierr.BadRequest("channel", channel+" is not served by Keyhaven: no endpoint takes its code (MFA, account unlock and link or identity verification are not served)")

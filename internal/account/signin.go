@@ -275,12 +275,11 @@ func (s *Service) codeSignIn(ctx context.Context, in SignIn) (store.User, error)
 }
 
 // ProveEmail is told that a code sent to u's email was just verified (a
-// code sign-in, a reset request). An email that signed up with a password
-// is unproven, and may have been typed by someone else first, who chose
-// that password (the pre-account hijack): at its first proof the address
-// becomes verified, and a password set before it is removed, every
-// session of the account ends and the address is told why. It returns u as
-// it is now.
+// code sign-in). An email that signed up with a password is unproven, and
+// may have been typed by someone else first, who chose that password (the
+// pre-account hijack): at its first proof the address becomes verified,
+// what was set before it goes (proveEmail) and the address is told why. A
+// reset does the same in its own statement. It returns u as it is now.
 func (s *Service) ProveEmail(ctx context.Context, u store.User, lang string) (store.User, error) {
 	for try := 0; !u.EmailVerified && u.EmailKey != ""; try++ {
 		err := s.proveEmail(ctx, u, lang)

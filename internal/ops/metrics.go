@@ -84,6 +84,10 @@ type Options struct {
 	// by keyhaven_messages_logged_instead_of_sent, since their "deliveries"
 	// count in keyhaven_outbox_sent_total like real ones.
 	LoggedKinds []string
+	// CodeChannels are the channels codes are spent on (account.CodeChannels):
+	// keyhaven_codes_verified_total's series exist for them from the first
+	// scrape.
+	CodeChannels []string
 	// Logger receives scrape errors; default slog.Default().
 	Logger *slog.Logger
 }
@@ -139,10 +143,8 @@ func NewMetrics(o Options) *Metrics {
 	for _, r := range []string{"ok", "failed"} {
 		m.resets.WithLabelValues(r)
 	}
-	for _, ch := range []string{"CHANNEL_LOGIN", "CHANNEL_REGISTER", "CHANNEL_RESET_PASSWORD", "CHANNEL_UPDATE_EMAIL",
-		"CHANNEL_BIND_EMAIL", "CHANNEL_UNBIND_EMAIL", "CHANNEL_BIND_PHONE", "CHANNEL_UNBIND_PHONE",
-		"CHANNEL_DELETE_ACCOUNT", "CHANNEL_COMPLETE_EMAIL", "CHANNEL_COMPLETE_PHONE"} {
-		m.codesVerified.WithLabelValues(ch) // the channels some flow spends codes of
+	for _, ch := range o.CodeChannels {
+		m.codesVerified.WithLabelValues(ch)
 	}
 	for _, k := range []string{"email", "sms"} {
 		m.codesSent.WithLabelValues(k)

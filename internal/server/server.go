@@ -132,7 +132,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 		logged = append(logged, "sms")
 	}
 	s := &Server{Config: cfg, Store: st, Log: log,
-		Metrics: ops.NewMetrics(ops.Options{Outbox: st, Now: o.Now, Version: httpapi.Version, Logger: log, LoggedKinds: logged})}
+		Metrics: ops.NewMetrics(ops.Options{Outbox: st, Now: o.Now, Version: httpapi.Version, Logger: log, LoggedKinds: logged,
+			CodeChannels: account.CodeChannels()})}
 	if driver, _, _ := cfg.Database(); driver == "postgres" && cfg.PublicURL == "" {
 		log.Warn("KEYHAVEN_PUBLIC_URL is not set: every replica must share one public URL, or replicas refuse each other's tokens")
 	}

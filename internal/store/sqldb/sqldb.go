@@ -452,13 +452,14 @@ func (db *DB) GetUserByUsername(ctx context.Context, key string) (store.User, er
 
 // UpdateUser implements store.Users.
 func (db *DB) UpdateUser(ctx context.Context, u store.User, f store.Fields) error {
-	return db.exec(ctx, "update user", func(q querier) error { return db.updateUser(ctx, q, u, f, false, false) })
+	return db.exec(ctx, "update user", func(q querier) error { return db.updateUser(ctx, q, u, f, nil) })
 }
 
 // updateUser writes f of u. With FieldPassword, or for a change of
-// credentials, it writes only if u.CredVersion is still the user's (else
-// store.ErrStale); with FieldPassword, or bump, the version goes up.
-func (db *DB) updateUser(ctx context.Context, q querier, u store.User, f store.Fields, change, bump bool) error {
+// credentials (c not nil), it writes only if u.CredVersion is still the
+// user's (else store.ErrStale); with FieldPassword or c.EndOthers the
+// version goes up.
+func (db *DB) updateUser(ctx context.Context, q querier, u store.User, f store.Fields, c *store.Change) error {
 	set, args := "", []any{}
 	add := func(part string, vals ...any) { set, args = set+part+", ", append(args, vals...) }
 	if f&store.FieldProfile != 0 {
@@ -477,10 +478,10 @@ func (db *DB) updateUser(ctx context.Context, q querier, u store.User, f store.F
 	if f&store.FieldPassword != 0 {
 		add("password_hash = ?, password_last_set_at = ?", u.PasswordHash, ms(u.PasswordLastSetAt))
 	}
-	if f&store.FieldPassword != 0 || bump {
+	if f&store.FieldPassword != 0 || c != nil && c.EndOthers {
 		add("cred_version = cred_version + 1")
 	}
-	checked := f&store.FieldPassword != 0 || change
+	checked := f&store.FieldPassword != 0 || c != nil
 	if checked {
 		where, wargs = "id = ? AND cred_version = ?", []any{u.ID, u.CredVersion}
 	}
@@ -508,7 +509,7 @@ func (db *DB) ChangeCredentials(ctx context.Context, u store.User, c store.Chang
 				return store.ErrNotFound
 			}
 		}
-		if err := db.updateUser(ctx, tx, u, c.Fields, true, c.EndOthers); err != nil {
+		if err := db.updateUser(ctx, tx, u, c.Fields, &c); err != nil {
 			return err
 		}
 		if c.Keep != "" {
