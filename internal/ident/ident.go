@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
@@ -23,7 +24,7 @@ type Email struct {
 var (
 	ErrEmail    = errors.New("not a valid email address")
 	ErrPhone    = errors.New("not a valid phone number")
-	ErrUsername = errors.New("must be 1 to 64 characters without spaces or @")
+	ErrUsername = errors.New("must be 1 to 64 printable characters without spaces or @")
 )
 
 // ParseEmail validates an address. Only ASCII letters are case-folded: full
@@ -115,9 +116,12 @@ func itoa(n int) string {
 	return string(b[i:])
 }
 
-// UsernameKey validates a username and returns its lookup form.
+// UsernameKey validates a username and returns its lookup form. Control and
+// invisible characters are refused: a NUL cannot be stored in PostgreSQL,
+// and a zero-width character makes a look-alike of someone else's name.
 func UsernameKey(s string) (string, error) {
-	if s == "" || utf8.RuneCountInString(s) > 64 || !utf8.ValidString(s) || strings.ContainsAny(s, " \t\r\n@") {
+	if s == "" || utf8.RuneCountInString(s) > 64 || !utf8.ValidString(s) ||
+		strings.ContainsFunc(s, func(r rune) bool { return r == ' ' || r == '@' || !unicode.IsPrint(r) }) {
 		return "", ErrUsername
 	}
 	return asciiLower(s), nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -143,6 +144,12 @@ func newPointRead[R any](db *DB, query string, scan func(scanner) (R, error), ke
 
 // get returns the row of key, or sql.ErrNoRows.
 func (p *pointRead[R]) get(ctx context.Context, key string) (R, error) {
+	if strings.IndexByte(key, 0) >= 0 {
+		// No stored key holds a NUL (PostgreSQL's text cannot), and one in
+		// a merged batch would fail every read merged with it.
+		var none R
+		return none, sql.ErrNoRows
+	}
 	if !p.db.d.PostgresSQL {
 		return p.scan(p.db.readRow(ctx, p.one, key))
 	}

@@ -123,6 +123,11 @@ var userTests = []test{
 			"email":    func() (store.User, error) { return st.GetUserByEmail(ctx, "ANN@example.com") }, // keys are exact
 			"phone":    func() (store.User, error) { return st.GetUserByPhone(ctx, "+8613800138001") },
 			"username": func() (store.User, error) { return st.GetUserByUsername(ctx, "nope") },
+			// PostgreSQL's text cannot hold a NUL: such a key is simply absent.
+			"id with NUL":       func() (store.User, error) { return st.GetUserByID(ctx, "no\x00pe") },
+			"email with NUL":    func() (store.User, error) { return st.GetUserByEmail(ctx, "ann\x00@example.com") },
+			"phone with NUL":    func() (store.User, error) { return st.GetUserByPhone(ctx, "+86138\x00") },
+			"username with NUL": func() (store.User, error) { return st.GetUserByUsername(ctx, "no\x00pe") },
 		} {
 			_, err := get()
 			if !errors.Is(err, store.ErrNotFound) {
