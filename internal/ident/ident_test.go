@@ -1,6 +1,7 @@
 package ident_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/keyhaven/keyhaven/internal/ident"
@@ -38,6 +39,17 @@ func TestParseEmail(t *testing.T) {
 	for _, bad := range []string{"", "no-at", "a@", "@b", "A <a@b.c>", "a@b.c, d@e.f", "a b@c.d"} {
 		if _, err := ident.ParseEmail(bad); err == nil {
 			t.Errorf("ParseEmail(%q) accepted", bad)
+		}
+	}
+}
+
+func TestUsernameKey(t *testing.T) {
+	if k, err := ident.UsernameKey("Bea_张三-1"); err != nil || k != "bea_张三-1" {
+		t.Fatalf("got %q %v", k, err)
+	}
+	for _, bad := range []string{"", "a b", "a@b", "a\tb", "a\x00b", "a\u200bb", "a\u3000b", strings.Repeat("x", 65)} {
+		if _, err := ident.UsernameKey(bad); err == nil {
+			t.Errorf("UsernameKey(%q) accepted", bad)
 		}
 	}
 }
