@@ -55,7 +55,7 @@ func (s *Service) UpdateProfile(ctx context.Context, p session.Principal, in Pro
 	}
 	if in.Username != nil && *in.Username != u.Username {
 		if *in.Username == "" {
-			if u.EmailKey == "" && u.Phone == "" {
+			if !signInNamesBut(u, "username") {
 				return u, apierr.BadRequest("username", "cannot be removed: it is this account's only sign-in name")
 			}
 			u.Username, u.UsernameKey = "", ""
@@ -79,6 +79,9 @@ func (s *Service) save(ctx context.Context, u store.User, f store.Fields) error 
 	if err := s.st.UpdateUser(ctx, u, f); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return errExists
+		}
+		if errors.Is(err, store.ErrLastSignInName) {
+			return errLastSignInName
 		}
 		return fmt.Errorf("account: update user: %w", err)
 	}
@@ -113,6 +116,9 @@ func (s *Service) changeWith(ctx context.Context, u store.User, c store.Change, 
 		if errors.Is(err, store.ErrStale) {
 			return errChangedMeanwhile
 		}
+		if errors.Is(err, store.ErrLastSignInName) {
+			return errLastSignInName
+		}
 		return fmt.Errorf("account: change credentials: %w", err)
 	}
 	for _, m := range c.Notices {
@@ -127,6 +133,19 @@ var errTaken = apierr.New(409, apierr.CodeAccountExists, "this email or phone nu
 // before another one (a reset, a first proof of its email) committed.
 var errChangedMeanwhile = apierr.New(409, apierr.CodeChangedMeanwhile,
 	"the account's password changed while this request ran: sign in again and retry")
+
+// errLastSignInName refuses a removal that would leave the account no way
+// to sign in: no email, no phone, and no username with a password (a
+// username signs in only with a password; codes go to an email or phone).
+var errLastSignInName = apierr.New(400, apierr.CodeBadRequest,
+	"this is the account's only way to sign in: bind another email or phone first")
+
+// signInNamesBut reports whether u keeps a way to sign in without its
+// "email", "phone" or "username".
+func signInNamesBut(u store.User, but string) bool {
+	return but != "email" && u.EmailKey != "" || but != "phone" && u.Phone != "" ||
+		but != "username" && u.UsernameKey != "" && u.PasswordHash != ""
+}
 
 // BindEmail adds an email to an account without one; the code went to it
 // on CHANNEL_BIND_EMAIL.
@@ -158,7 +177,7 @@ func (s *Service) BindEmail(ctx context.Context, p session.Principal, email, cod
 }
 
 // UnbindEmail removes the account's email; the code went to it on
-// CHANNEL_UNBIND_EMAIL. An account keeps at least one sign-in identifier.
+// CHANNEL_UNBIND_EMAIL. An account keeps a way to sign in.
 func (s *Service) UnbindEmail(ctx context.Context, p session.Principal, code, lang string) error {
 	u, err := s.GetUser(ctx, p.UserID)
 	if err != nil {
@@ -167,8 +186,8 @@ func (s *Service) UnbindEmail(ctx context.Context, p session.Principal, code, la
 	if u.EmailKey == "" {
 		return apierr.New(400, apierr.CodeBadRequest, "this account has no email to unbind")
 	}
-	if u.Phone == "" && u.UsernameKey == "" {
-		return apierr.New(400, apierr.CodeBadRequest, "the email is this account's only sign-in identifier: bind a phone first")
+	if !signInNamesBut(u, "email") {
+		return errLastSignInName
 	}
 	if err := s.codes.Verify(ctx, passcode.EmailTarget(u.EmailKey), "CHANNEL_UNBIND_EMAIL", code, "passCode"); err != nil {
 		return err
@@ -210,8 +229,8 @@ func (s *Service) UnbindPhone(ctx context.Context, p session.Principal, code, la
 	if u.Phone == "" {
 		return apierr.New(400, apierr.CodeBadRequest, "this account has no phone to unbind")
 	}
-	if u.EmailKey == "" && u.UsernameKey == "" {
-		return apierr.New(400, apierr.CodeBadRequest, "the phone is this account's only sign-in identifier: bind an email first")
+	if !signInNamesBut(u, "phone") {
+		return errLastSignInName
 	}
 	if err := s.codes.Verify(ctx, passcode.PhoneTarget(u.Phone), "CHANNEL_UNBIND_PHONE", code, "passCode"); err != nil {
 		return err

@@ -311,3 +311,26 @@ func TestDeleteAuthorisedBeforeAResetIsRefused(t *testing.T) {
 	}
 	env.SignIn(victim, newPW).MustOK(t)
 }
+
+// Unbinding the email and the phone at once, each read while the other
+// was still bound, must leave one of them.
+func TestUnbindsRacingKeepAWayToSignIn(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash, khtest.WithConfig(unthrottledCodes))
+	for round := range 8 {
+		email, phone := fmt.Sprintf("unbinds%d@example.com", round), fmt.Sprintf("1390013%04d", round)
+		u := signUpIn(t, env, email)
+		code := sendSMS(t, env, phone, "CHANNEL_BIND_PHONE")
+		u.post("/api/v3/bind-phone", map[string]any{"phoneNumber": phone, "passCode": code}).MustOK(t)
+		ec, pc := sendEmail(t, env, email, "CHANNEL_UNBIND_EMAIL"), sendSMS(t, env, phone, "CHANNEL_UNBIND_PHONE")
+		var wg sync.WaitGroup
+		var se, sp int
+		wg.Add(2)
+		go func() { defer wg.Done(); se, _ = post(env, "/api/v3/unbind-email", u.access, map[string]any{"passCode": ec}) }()
+		go func() { defer wg.Done(); sp, _ = post(env, "/api/v3/unbind-phone", u.access, map[string]any{"passCode": pc}) }()
+		wg.Wait()
+		p := u.profile().MustOK(t)
+		if se == 200 && sp == 200 || p.Str("email") == "" && p.Str("phone") == "" {
+			t.Fatalf("round %d: unbind-email %d, unbind-phone %d: email %q, phone %q left", round, se, sp, p.Str("email"), p.Str("phone"))
+		}
+	}
+}

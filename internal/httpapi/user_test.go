@@ -551,3 +551,25 @@ func TestUnservedChannelsAreRefused(t *testing.T) {
 		t.Errorf("%d emails and %d SMS sent, want the one served email", n, m)
 	}
 }
+
+// A username signs in only with a password, so an account signed up by
+// code keeps its email even after it took a username.
+func TestUnbindKeepsAWayToSignIn(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	const email = "by-code@example.com"
+	code := sendEmail(t, env, email, "CHANNEL_REGISTER")
+	r := env.Post("/api/v3/signup", map[string]any{"connection": "PASSCODE",
+		"passCodePayload": map[string]any{"email": email, "passCode": code}}).MustOK(t)
+	code = sendEmail(t, env, email, "CHANNEL_LOGIN")
+	r = env.Post("/api/v3/signin", map[string]any{"connection": "PASSCODE",
+		"passCodePayload": map[string]any{"email": email, "passCode": code}}).MustOK(t)
+	u := signedIn{env: env, access: r.Str("access_token")}
+	u.post("/api/v3/update-profile", map[string]any{"username": "by-code"}).MustOK(t)
+	code = sendEmail(t, env, email, "CHANNEL_UNBIND_EMAIL")
+	if r := u.post("/api/v3/unbind-email", map[string]any{"passCode": code}); r.StatusCode != 400 || !strings.Contains(r.Message, "only way to sign in") {
+		t.Fatalf("unbound the email of an account without a password: %s", r.Raw)
+	}
+	if p := u.profile().MustOK(t); p.Str("email") != email {
+		t.Fatalf("email gone: %s", p.Raw)
+	}
+}

@@ -27,6 +27,10 @@ var (
 	// ErrStale: a password write read the user before another password
 	// change (its CredVersion is no longer the user's); nothing is written.
 	ErrStale = errors.New("changed meanwhile")
+	// ErrLastSignInName: the write would leave the account with no way to
+	// sign in (no email, no phone, and no username with a password);
+	// nothing is written.
+	ErrLastSignInName = errors.New("last sign-in name")
 )
 
 // App is a client application; its secret is stored only as a SHA-256 hash.
@@ -195,7 +199,9 @@ type Users interface {
 	GetUserByUsername(ctx context.Context, usernameKey string) (User, error)
 	// UpdateUser writes the fields of u (matched by ID) that f names, and
 	// UpdatedAt; ErrNotFound if it is gone, ErrConflict if a unique value
-	// is taken.
+	// is taken, ErrLastSignInName if the row as written would keep no
+	// email, no phone and no username with a password (checked against
+	// the row at the write, so two removals racing cannot both land).
 	UpdateUser(ctx context.Context, u User, f Fields) error
 	// ChangeCredentials is UpdateUser (of c.Fields) for a change of the
 	// password, email or phone, in one transaction with what goes with it: the user's unused

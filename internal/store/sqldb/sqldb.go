@@ -485,14 +485,48 @@ func (db *DB) updateUser(ctx context.Context, q querier, u store.User, f store.F
 	if checked {
 		where, wargs = "id = ? AND cred_version = ?", []any{u.ID, u.CredVersion}
 	}
+	keeps := keepsSignInName(u, f)
+	if keeps != "" {
+		where += " AND (" + keeps + ")"
+	}
 	err := oneRow(q.ExecContext(ctx, db.q("UPDATE users SET "+set+"updated_at = ? WHERE "+where), append(append(args, ms(u.UpdatedAt)), wargs...)...))
-	if errors.Is(err, store.ErrNotFound) && checked {
-		var one int
-		if q.QueryRowContext(ctx, db.q("SELECT 1 FROM users WHERE id = ?"), u.ID).Scan(&one) == nil {
-			return store.ErrStale
+	if errors.Is(err, store.ErrNotFound) && (checked || keeps != "") {
+		var version int64
+		if q.QueryRowContext(ctx, db.q("SELECT cred_version FROM users WHERE id = ?"), u.ID).Scan(&version) == nil {
+			if checked && version != u.CredVersion || keeps == "" {
+				return store.ErrStale
+			}
+			return store.ErrLastSignInName
 		}
 	}
 	return err
+}
+
+// keepsSignInName is the condition on the row being written that it keeps
+// a way to sign in (an email, a phone, or a username with a password), or
+// "" when the write removes none of them. The fields not written are read
+// at the write, so two removals racing cannot both land.
+func keepsSignInName(u store.User, f store.Fields) string {
+	email := f&store.FieldEmail != 0
+	phone := f&store.FieldPhone != 0
+	name := f&store.FieldProfile != 0
+	password := f&store.FieldPassword != 0
+	if email && u.EmailKey != "" || phone && u.Phone != "" ||
+		!(email || phone || name && u.UsernameKey == "" || password && u.PasswordHash == "") {
+		return ""
+	}
+	column := func(written bool, value bool, cond string) string {
+		switch {
+		case !written:
+			return cond
+		case value:
+			return "TRUE"
+		}
+		return "FALSE"
+	}
+	return column(email, false, "email_key IS NOT NULL") + " OR " + column(phone, false, "phone IS NOT NULL") + " OR (" +
+		column(name, u.UsernameKey != "", "username_key IS NOT NULL") + " AND " +
+		column(password, u.PasswordHash != "", "password_hash <> ''") + ")"
 }
 
 // ChangeCredentials implements store.Users.

@@ -183,6 +183,45 @@ var userTests = []test{
 		want.Profile, want.Phone, want.PhoneVerified, want.UpdatedAt, want.CredVersion = stale.Profile, "", false, stale.UpdatedAt, 1
 		same(t, "user after two stale writes of other fields", got, want)
 	}},
+	{"KeepsAWayToSignIn", func(t *testing.T, st store.Store) {
+		// Two removals that each read an account with two sign-in names
+		// cannot both land: the second would leave none.
+		u := fullUser()
+		u.Username, u.UsernameKey = "", ""
+		ok(t, st.CreateUser(ctx, u))
+		noEmail, noPhone := u, u
+		noEmail.Email, noEmail.EmailKey, noEmail.EmailVerified = "", "", false
+		noPhone.Phone, noPhone.PhoneVerified = "", false
+		ok(t, st.ChangeCredentials(ctx, noEmail, store.Change{Fields: store.FieldEmail}))
+		is(t, st.ChangeCredentials(ctx, noPhone, store.Change{Fields: store.FieldPhone}), store.ErrLastSignInName)
+		is(t, st.UpdateUser(ctx, noPhone, store.FieldPhone), store.ErrLastSignInName)
+		got, err := st.GetUserByID(ctx, u.ID)
+		ok(t, err)
+		if got.Phone != u.Phone {
+			t.Errorf("phone %q after a refused removal, want %q", got.Phone, u.Phone)
+		}
+		// A username signs in only with a password: without one it keeps
+		// nothing; with one, the phone may go.
+		named := got
+		named.Username, named.UsernameKey = "Ann", "ann"
+		ok(t, st.UpdateUser(ctx, named, store.FieldProfile))
+		noPassword := named
+		noPassword.PasswordHash = ""
+		ok(t, st.UpdateUser(ctx, noPassword, store.FieldPassword))
+		named, err = st.GetUserByID(ctx, u.ID)
+		ok(t, err)
+		named.Phone, named.PhoneVerified = "", false
+		is(t, st.UpdateUser(ctx, named, store.FieldPhone), store.ErrLastSignInName)
+		named.PasswordHash = "a-hash"
+		ok(t, st.UpdateUser(ctx, named, store.FieldPhone|store.FieldPassword))
+		named, err = st.GetUserByID(ctx, u.ID)
+		ok(t, err)
+		named.PasswordHash = ""
+		is(t, st.UpdateUser(ctx, named, store.FieldPassword), store.ErrLastSignInName)
+		named.PasswordHash = "a-hash"
+		named.Username, named.UsernameKey = "", ""
+		is(t, st.UpdateUser(ctx, named, store.FieldProfile), store.ErrLastSignInName)
+	}},
 	{"UpdateErrors", func(t *testing.T, st store.Store) {
 		u := fullUser()
 		ok(t, st.CreateUser(ctx, u))
