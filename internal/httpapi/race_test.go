@@ -325,8 +325,14 @@ func TestUnbindsRacingKeepAWayToSignIn(t *testing.T) {
 		var wg sync.WaitGroup
 		var se, sp int
 		wg.Add(2)
-		go func() { defer wg.Done(); se, _ = post(env, "/api/v3/unbind-email", u.access, map[string]any{"passCode": ec}) }()
-		go func() { defer wg.Done(); sp, _ = post(env, "/api/v3/unbind-phone", u.access, map[string]any{"passCode": pc}) }()
+		go func() {
+			defer wg.Done()
+			se, _ = post(env, "/api/v3/unbind-email", u.access, map[string]any{"passCode": ec})
+		}()
+		go func() {
+			defer wg.Done()
+			sp, _ = post(env, "/api/v3/unbind-phone", u.access, map[string]any{"passCode": pc})
+		}()
 		wg.Wait()
 		p := u.profile().MustOK(t)
 		if se == 200 && sp == 200 || p.Str("email") == "" && p.Str("phone") == "" {
