@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/apierr"
@@ -329,17 +330,21 @@ func (s *Service) SetPassword(ctx context.Context, u store.User, newHash, keep, 
 
 const actionTTL = 10 * time.Minute
 
+// actionClaims are an action token's: it works once, for the session (and
+// so the app) that asked for it, so one obtained before a reset or in
+// another app does nothing there.
 type actionClaims struct {
 	token.Common
 	Purpose string `json:"kh_purpose"`
+	Session string `json:"kh_sid"`
 	Value   string `json:"kh_value,omitempty"`
 }
 
-func (s *Service) actionToken(purpose, userID, appID, value string) (string, int, error) {
+func (s *Service) actionToken(purpose string, p session.Principal, value string) (string, int, error) {
 	now := s.now()
 	// Only this server verifies these, so the cheaper algorithm always does.
-	raw, err := s.signer.Sign(token.ES256, actionClaims{Common: s.signer.NewCommon(userID, appID, session.NewID(), now, actionTTL),
-		Purpose: purpose, Value: value})
+	raw, err := s.signer.Sign(token.ES256, actionClaims{Common: s.signer.NewCommon(p.UserID, p.AppID, session.NewID(), now, actionTTL),
+		Purpose: purpose, Session: p.SessionID, Value: value})
 	if err != nil {
 		return "", 0, fmt.Errorf("account: sign %s token: %w", purpose, err)
 	}
@@ -354,7 +359,8 @@ func (s *Service) spend(ctx context.Context, p session.Principal, purpose, field
 	}
 	var c actionClaims
 	now := s.now()
-	if err := s.signer.Verify(raw, now, &c); err != nil || c.Purpose != purpose || c.Subject != p.UserID {
+	if err := s.signer.Verify(raw, now, &c); err != nil || c.Purpose != purpose || c.Subject != p.UserID ||
+		c.Session != p.SessionID || !slices.Contains(c.Audience, p.AppID) {
 		return "", bad
 	}
 	n, err := s.st.Hit(ctx, "once:"+c.ID, time.UnixMilli(0), c.Expiry.Time().Add(time.Minute))
@@ -435,7 +441,7 @@ func (s *Service) VerifyEmailChange(ctx context.Context, p session.Principal, in
 	if err := s.checkAll(ctx, proofs...); err != nil {
 		return "", 0, err
 	}
-	return s.actionToken("update_email", u.ID, p.AppID, ne.Address)
+	return s.actionToken("update_email", p, ne.Address)
 }
 
 // UpdateEmail spends an updateEmailToken and notifies the old address.
@@ -494,7 +500,7 @@ func (s *Service) VerifyPhoneChange(ctx context.Context, p session.Principal, in
 	if err := s.checkAll(ctx, proofs...); err != nil {
 		return "", 0, err
 	}
-	return s.actionToken("update_phone", u.ID, p.AppID, np.E164)
+	return s.actionToken("update_phone", p, np.E164)
 }
 
 // UpdatePhone spends an updatePhoneToken and notifies the old number.
@@ -579,7 +585,7 @@ func (s *Service) VerifyDelete(ctx context.Context, p session.Principal, in Dele
 	if err != nil {
 		return "", 0, err
 	}
-	return s.actionToken("delete_account", u.ID, p.AppID, "")
+	return s.actionToken("delete_account", p, "")
 }
 
 // DeleteAccount spends a deleteAccountToken: the account, its sessions and

@@ -247,6 +247,33 @@ func TestDeleteAccount(t *testing.T) {
 	w.post("/api/v3/delete-account", map[string]any{"deleteAccountToken": v.Str("deleteAccountToken")}).MustOK(t)
 }
 
+// A deleteAccountToken (as the update-email and update-phone tokens) works
+// only in the session that asked for it: not in the user's other session,
+// one opened after a reset, nor another app's.
+func TestActionTokensStayInTheirSession(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	other := store.App{ID: "app-other-0001", Name: "other", SecretHash: server.HashSecret("other-secret-0123456789"), CreatedAt: time.Now()}
+	if err := env.Server.Store.PutApp(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	const email = "action@example.com"
+	u := signUpIn(t, env, email)
+	tok := u.post("/api/v3/verify-delete-account-request", map[string]any{"verifyMethod": "PASSWORD",
+		"passwordPayload": map[string]any{"password": oldPW}}).MustOK(t).Str("deleteAccountToken")
+	second := env.SignIn(email, oldPW).MustOK(t).Str("access_token")
+	inOtherApp := env.Post("/api/v3/signin", map[string]any{"connection": "PASSWORD",
+		"passwordPayload": map[string]any{"email": email, "password": oldPW}}, "x-authing-app-id", other.ID).MustOK(t).Str("access_token")
+	for name, as := range map[string][]string{
+		"the user's other session": {"Authorization", second},
+		"another app's session":    {"Authorization", inOtherApp, "x-authing-app-id", other.ID},
+	} {
+		if r := env.Post("/api/v3/delete-account", map[string]any{"deleteAccountToken": tok}, as...); r.StatusCode != 400 {
+			t.Fatalf("spent in %s: %s", name, r.Raw)
+		}
+	}
+	u.post("/api/v3/delete-account", map[string]any{"deleteAccountToken": tok}).MustOK(t)
+}
+
 func TestTokensRefreshIntrospectRevoke(t *testing.T) {
 	env := khtest.Start(t, khtest.FastHash)
 	u := signUpIn(t, env, "tok@example.com")
