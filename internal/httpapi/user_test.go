@@ -600,3 +600,37 @@ func TestUnbindKeepsAWayToSignIn(t *testing.T) {
 		t.Fatalf("email gone: %s", p.Raw)
 	}
 }
+
+// A rotated refresh token presented by another app is refused without
+// ending the session it belonged to: only its own app's replay is theft.
+func TestAnotherAppsReplayEndsNothing(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	other := store.App{ID: "app-other-0001", Name: "other", SecretHash: server.HashSecret("other-secret-0123456789"), CreatedAt: time.Now()}
+	if err := env.Server.Store.PutApp(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	u := signUpIn(t, env, "replay@example.com")
+	refresh := func(app, secret, rt string) (int, map[string]any) {
+		return oidcForm(t, env, app, secret, "/oidc/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+	}
+	st, m := refresh(env.AppID, env.AppSecret, u.rt)
+	if st != 200 {
+		t.Fatalf("refresh: %d %v", st, m)
+	}
+	if st, m := refresh(other.ID, "other-secret-0123456789", u.rt); st != 400 || m["error"] != "invalid_grant" {
+		t.Fatalf("another app's replay: %d %v", st, m)
+	}
+	if r := env.Do("GET", "/api/v3/get-profile", nil, "Authorization", m["access_token"].(string)); r.StatusCode != 200 {
+		t.Fatalf("the session ended: %s", r.Raw)
+	}
+	if st, m := refresh(env.AppID, env.AppSecret, m["refresh_token"].(string)); st != 200 {
+		t.Fatalf("the owner's next refresh: %d %v", st, m)
+	}
+	// Its own app's replay is theft: the session ends.
+	if st, _ := refresh(env.AppID, env.AppSecret, u.rt); st != 400 {
+		t.Fatalf("replay: %d", st)
+	}
+	if r := env.Do("GET", "/api/v3/get-profile", nil, "Authorization", m["access_token"].(string)); r.StatusCode != 401 {
+		t.Fatalf("the session lives after a replay: %s", r.Raw)
+	}
+}

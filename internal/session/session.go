@@ -318,16 +318,13 @@ func (s *Service) Refresh(ctx context.Context, appID, raw, scope string, claims 
 		return TokenSet{}, fmt.Errorf("session: refresh: %w", err)
 	}
 	next := newSecret()
-	sess, err := s.st.RotateRefreshToken(ctx, s.hashRefresh(raw), store.RefreshToken{
+	sess, err := s.st.RotateRefreshToken(ctx, appID, s.hashRefresh(raw), store.RefreshToken{
 		TokenHash: s.hashRefresh(next), CreatedAt: now, ExpiresAt: now.Add(s.refreshTTL)}, now)
 	if errors.Is(err, store.ErrNotFound) {
 		return TokenSet{}, ErrInvalidGrant
 	}
 	if err != nil {
 		return TokenSet{}, fmt.Errorf("session: refresh: %w", err)
-	}
-	if sess.AppID != appID {
-		return TokenSet{}, ErrInvalidGrant
 	}
 	if scope == "" {
 		scope = sess.Scope

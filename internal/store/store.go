@@ -368,10 +368,11 @@ type Sessions interface {
 	// GetRefreshToken returns a live (unused, unexpired at now) refresh
 	// token without using it; ErrNotFound otherwise.
 	GetRefreshToken(ctx context.Context, hash []byte, now time.Time) (RefreshToken, error)
-	// RotateRefreshToken claims oldHash (unused, unexpired, live session) and
-	// stores next in its place, in one transaction; ErrNotFound otherwise.
-	// Presenting an already-rotated token revokes its whole session (theft).
-	RotateRefreshToken(ctx context.Context, oldHash []byte, next RefreshToken, now time.Time) (Session, error)
+	// RotateRefreshToken claims oldHash (unused, unexpired, live session of
+	// appID) and stores next in its place, in one transaction; ErrNotFound
+	// otherwise. Presenting an already-rotated token revokes its whole
+	// session (theft), but only when appID's: another app cannot end it.
+	RotateRefreshToken(ctx context.Context, appID string, oldHash []byte, next RefreshToken, now time.Time) (Session, error)
 }
 
 // Outbox stores messages until a worker delivers them.

@@ -1177,14 +1177,15 @@ func (db *DB) GetRefreshToken(ctx context.Context, hash []byte, now time.Time) (
 var errReuse = errors.New("refresh token reused")
 
 // RotateRefreshToken implements store.Sessions.
-func (db *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken, now time.Time) (store.Session, error) {
+func (db *DB) RotateRefreshToken(ctx context.Context, appID string, oldHash []byte, next store.RefreshToken, now time.Time) (store.Session, error) {
 	var s store.Session
 	reused := false
 	err := db.tx(ctx, "rotate refresh token", func(tx *sql.Tx) error {
 		var sessionID string
 		var expires, used int64
 		if err := tx.QueryRowContext(ctx, db.q(
-			"SELECT session_id, expires_at, used_at FROM refresh_tokens WHERE token_hash = ?"), oldHash).
+			"SELECT r.session_id, r.expires_at, r.used_at FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id "+
+				"WHERE r.token_hash = ? AND s.app_id = ?"), oldHash, appID).
 			Scan(&sessionID, &expires, &used); err != nil {
 			return err
 		}

@@ -249,7 +249,7 @@ var storeTests = []test{
 		if err != nil || res != store.CodeOK {
 			t.Errorf("live code: %v, %v", res, err)
 		}
-		if _, err := st.RotateRefreshToken(ctx, liveRT.TokenHash, next("n", now), now); err != nil {
+		if _, err := st.RotateRefreshToken(ctx, "app", liveRT.TokenHash, next("n", now), now); err != nil {
 			t.Errorf("live refresh token: %v", err)
 		}
 	}},

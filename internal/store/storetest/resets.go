@@ -205,13 +205,13 @@ var resetTests = []test{
 				t.Errorf("session %s: revoked at %v, want %v", sid, s.RevokedAt, now)
 			}
 		}
-		_, err = st.RotateRefreshToken(ctx, rt1.TokenHash, store.RefreshToken{TokenHash: hash("n1"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, now)
+		_, err = st.RotateRefreshToken(ctx, "app", rt1.TokenHash, store.RefreshToken{TokenHash: hash("n1"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, now)
 		is(t, err, store.ErrNotFound)
 		// Another user's session is untouched.
 		if s, err := st.GetSession(ctx, "bob-1"); err != nil || !s.RevokedAt.IsZero() {
 			t.Fatalf("bob's session: %+v, %v", s, err)
 		}
-		if _, err := st.RotateRefreshToken(ctx, bobRT.TokenHash, store.RefreshToken{TokenHash: hash("n2"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, now); err != nil {
+		if _, err := st.RotateRefreshToken(ctx, "app", bobRT.TokenHash, store.RefreshToken{TokenHash: hash("n2"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, now); err != nil {
 			t.Fatalf("bob's refresh token: %v", err)
 		}
 		if n := outboxCount(t, st); n != 1 {

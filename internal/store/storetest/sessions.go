@@ -103,12 +103,12 @@ var sessionTests = []test{
 		if at := revokedAt(t, st, "s-1"); !at.Equal(t0.Add(time.Minute)) {
 			t.Fatalf("revoked at %v, want %v", at, t0.Add(time.Minute))
 		}
-		_, err := st.RotateRefreshToken(ctx, rt.TokenHash, next("n1", t0), t0.Add(2*time.Minute))
+		_, err := st.RotateRefreshToken(ctx, "app", rt.TokenHash, next("n1", t0), t0.Add(2*time.Minute))
 		is(t, err, store.ErrNotFound)
 		if at := revokedAt(t, st, "s-2"); !at.IsZero() {
 			t.Fatal("revoking one session revoked another")
 		}
-		if _, err := st.RotateRefreshToken(ctx, other.TokenHash, next("n2", t0), t0.Add(2*time.Minute)); err != nil {
+		if _, err := st.RotateRefreshToken(ctx, "app", other.TokenHash, next("n2", t0), t0.Add(2*time.Minute)); err != nil {
 			t.Fatalf("the other session's refresh token: %v", err)
 		}
 	}},
@@ -123,7 +123,7 @@ var sessionTests = []test{
 			if at := revokedAt(t, st, id); !at.Equal(now) {
 				t.Errorf("%s revoked at %v, want %v", id, at, now)
 			}
-			_, err := st.RotateRefreshToken(ctx, rts[i].TokenHash, next(fmt.Sprint("n", i), now), now)
+			_, err := st.RotateRefreshToken(ctx, "app", rts[i].TokenHash, next(fmt.Sprint("n", i), now), now)
 			is(t, err, store.ErrNotFound)
 		}
 		if at := revokedAt(t, st, "b-1"); !at.IsZero() {
@@ -157,7 +157,7 @@ var sessionTests = []test{
 			}
 		}
 		for _, rt := range []store.RefreshToken{rtOld, late} {
-			s, err := st.RotateRefreshToken(ctx, rt.TokenHash, next("n-"+rt.SessionID, now), now)
+			s, err := st.RotateRefreshToken(ctx, "app", rt.TokenHash, next("n-"+rt.SessionID, now), now)
 			if err == nil && s.RevokedAt.IsZero() {
 				t.Errorf("%s's refresh token rotated into a live session", rt.SessionID)
 			}
@@ -342,7 +342,7 @@ var sessionTests = []test{
 		is(t, err, store.ErrNotFound)
 		_, err = st.GetRefreshToken(ctx, hash("unknown"), t0)
 		is(t, err, store.ErrNotFound)
-		_, err = st.RotateRefreshToken(ctx, rt.TokenHash, next("n1", t0), t0)
+		_, err = st.RotateRefreshToken(ctx, "app", rt.TokenHash, next("n1", t0), t0)
 		ok(t, err)
 		_, err = st.GetRefreshToken(ctx, rt.TokenHash, t0)
 		is(t, err, store.ErrNotFound)
@@ -356,13 +356,13 @@ var sessionTests = []test{
 		u := newUser(t, st, "ann", "")
 		rt := newSession(t, st, "s-1", u.ID)
 		now := t0.Add(time.Minute)
-		s, err := st.RotateRefreshToken(ctx, rt.TokenHash, next("n1", now), now)
+		s, err := st.RotateRefreshToken(ctx, "app", rt.TokenHash, next("n1", now), now)
 		ok(t, err)
 		if s.ID != "s-1" || s.UserID != u.ID || s.AppID != "app" {
 			t.Fatalf("rotate returned session %+v", s)
 		}
 		// The new token rotates in turn.
-		_, err = st.RotateRefreshToken(ctx, hash("n1"), next("n2", now), now.Add(time.Second))
+		_, err = st.RotateRefreshToken(ctx, "app", hash("n1"), next("n2", now), now.Add(time.Second))
 		ok(t, err)
 		if at := revokedAt(t, st, "s-1"); !at.IsZero() {
 			t.Fatal("normal rotation revoked the session")
@@ -372,17 +372,35 @@ var sessionTests = []test{
 		u := newUser(t, st, "ann", "")
 		rt := newSession(t, st, "s-1", u.ID)
 		now := t0.Add(time.Minute)
-		_, err := st.RotateRefreshToken(ctx, rt.TokenHash, next("n1", now), now)
+		_, err := st.RotateRefreshToken(ctx, "app", rt.TokenHash, next("n1", now), now)
 		ok(t, err)
 		// The old token comes back: someone kept a copy.
-		_, err = st.RotateRefreshToken(ctx, rt.TokenHash, next("n2", now), now.Add(time.Second))
+		_, err = st.RotateRefreshToken(ctx, "app", rt.TokenHash, next("n2", now), now.Add(time.Second))
 		is(t, err, store.ErrNotFound)
 		if at := revokedAt(t, st, "s-1"); !at.Equal(now.Add(time.Second)) {
 			t.Fatalf("after reuse the session is revoked at %v, want %v", at, now.Add(time.Second))
 		}
 		// The legitimate holder's new token is dead too.
-		_, err = st.RotateRefreshToken(ctx, hash("n1"), next("n3", now), now.Add(2*time.Second))
+		_, err = st.RotateRefreshToken(ctx, "app", hash("n1"), next("n3", now), now.Add(2*time.Second))
 		is(t, err, store.ErrNotFound)
+	}},
+	{"RotateIsPerApp", func(t *testing.T, st store.Store) {
+		// Another app presenting the token, live or already rotated, gets
+		// nothing, uses nothing up and ends nothing.
+		u := newUser(t, st, "ann", "")
+		rt := newSession(t, st, "s-1", u.ID)
+		now := t0.Add(time.Minute)
+		_, err := st.RotateRefreshToken(ctx, "other-app", rt.TokenHash, next("n0", now), now)
+		is(t, err, store.ErrNotFound)
+		_, err = st.RotateRefreshToken(ctx, "app", rt.TokenHash, next("n1", now), now)
+		ok(t, err)
+		_, err = st.RotateRefreshToken(ctx, "other-app", rt.TokenHash, next("n2", now), now.Add(time.Second))
+		is(t, err, store.ErrNotFound)
+		if at := revokedAt(t, st, "s-1"); !at.IsZero() {
+			t.Fatal("another app's replay revoked the session")
+		}
+		_, err = st.RotateRefreshToken(ctx, "app", hash("n1"), next("n3", now), now.Add(2*time.Second))
+		ok(t, err)
 	}},
 	{"RotateRefused", func(t *testing.T, st store.Store) {
 		u := newUser(t, st, "ann", "")
@@ -407,10 +425,10 @@ var sessionTests = []test{
 		for i, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				old := tc.setup()
-				_, err := st.RotateRefreshToken(ctx, old, next(fmt.Sprint("next-", i), tc.at), tc.at)
+				_, err := st.RotateRefreshToken(ctx, "app", old, next(fmt.Sprint("next-", i), tc.at), tc.at)
 				is(t, err, store.ErrNotFound)
 				// A refused rotation stored nothing: the would-be token is unknown.
-				_, err = st.RotateRefreshToken(ctx, hash(fmt.Sprint("next-", i)), next(fmt.Sprint("x-", i), tc.at), tc.at)
+				_, err = st.RotateRefreshToken(ctx, "app", hash(fmt.Sprint("next-", i)), next(fmt.Sprint("x-", i), tc.at), tc.at)
 				is(t, err, store.ErrNotFound)
 			})
 		}
@@ -424,7 +442,7 @@ var sessionTests = []test{
 			sid := fmt.Sprint("s-", round)
 			rt := newSession(t, st, sid, u.ID)
 			errs := race(n, func(i int) error {
-				_, err := st.RotateRefreshToken(ctx, rt.TokenHash, next(fmt.Sprint(sid, "-", i), now), now)
+				_, err := st.RotateRefreshToken(ctx, "app", rt.TokenHash, next(fmt.Sprint(sid, "-", i), now), now)
 				return err
 			})
 			if w := winners(t, errs, store.ErrNotFound); w != 1 {

@@ -329,7 +329,7 @@ var userTests = []test{
 		is(t, err, store.ErrNotFound)
 		_, err = st.GetResetToken(ctx, hash("reset"), t0)
 		is(t, err, store.ErrNotFound)
-		_, err = st.RotateRefreshToken(ctx, rt.TokenHash, store.RefreshToken{TokenHash: hash("next"), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}, t0)
+		_, err = st.RotateRefreshToken(ctx, "app", rt.TokenHash, store.RefreshToken{TokenHash: hash("next"), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}, t0)
 		is(t, err, store.ErrNotFound)
 		if _, err := st.GetSession(ctx, "s-keep"); err != nil {
 			t.Fatalf("another user's session went too: %v", err)
