@@ -263,7 +263,7 @@ func TestDailyAndHourlyCaps(t *testing.T) {
 		send().MustOK(t)
 		clock.Advance(61 * time.Second)
 	}
-	if r := send(); r.StatusCode != 429 || !strings.Contains(r.Message, "try again in an hour") {
+	if r := send(); r.StatusCode != 429 || !strings.Contains(r.Message, "in the last hour") {
 		t.Fatalf("4th code in an hour: %s", r.Raw)
 	}
 	for i := 0; i < 4; i++ {
@@ -274,6 +274,37 @@ func TestDailyAndHourlyCaps(t *testing.T) {
 		"emailPassCodePayload": map[string]any{"email": "cap@example.com", "passCode": "123456"}})
 	if r.StatusCode != 429 {
 		t.Fatalf("past the daily cap: %s", r.Raw)
+	}
+}
+
+// The hourly cap is over the last hour, not the clock hour: the cap's worth
+// of codes just before the hour turns leaves no room just after it, and
+// room comes back as they age.
+func TestHourlyCodeCapSlidesAcrossTheHour(t *testing.T) {
+	clock := khtest.NewClock()
+	now := clock.Now()
+	clock.Advance(now.Truncate(time.Hour).Add(time.Hour - 4*time.Minute).Sub(now)) // hh:56
+	env := khtest.Start(t, khtest.FastHash, khtest.WithClock(clock))
+	send := func(channel string) khtest.Reply {
+		return env.Post("/api/v3/send-email", map[string]any{"email": "hourly@example.com", "channel": channel})
+	}
+	channels := []string{"CHANNEL_LOGIN", "CHANNEL_RESET_PASSWORD", "CHANNEL_REGISTER", "CHANNEL_BIND_EMAIL", "CHANNEL_UPDATE_EMAIL"}
+	sent := 0
+	for range 3 { // hh:56 to hh:58, then hh:59 to hh:01, then hh:02 to hh:04
+		for _, ch := range channels {
+			if send(ch).StatusCode == 200 {
+				sent++
+			}
+			clock.Advance(13 * time.Second)
+		}
+		clock.Advance(61 * time.Second)
+	}
+	if sent != 10 {
+		t.Fatalf("%d codes within 9 minutes across the hour, want the cap of 10", sent)
+	}
+	clock.Advance(40 * time.Minute) // 42 minutes into the new hour: most of the old codes have aged out
+	if r := send("CHANNEL_LOGIN"); r.StatusCode != 200 {
+		t.Fatalf("no room 45 minutes into the next hour: %s", r.Raw)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"time"
 
@@ -80,7 +81,7 @@ var (
 	errThrottled = apierr.New(429, apierr.CodeCodeThrottled,
 		"a code was sent to this address recently: wait a minute before asking again")
 	errHourly = apierr.New(429, apierr.CodeCodeThrottled,
-		"too many codes were sent to this address: try again in an hour")
+		"too many codes were sent to this address in the last hour: try again later")
 	errDaily = apierr.New(429, apierr.CodeCodeThrottled,
 		"too many wrong codes for this address today: try again tomorrow")
 	// ErrDead answers a code that can no longer be used.
@@ -105,10 +106,20 @@ func (s *Service) Issue(ctx context.Context, t Target, channel string, build fun
 			return fmt.Errorf("passcode: build message: %w", err)
 		}
 	}
-	// The hourly cap is checked and counted in IssueCode's own write: one
-	// commit per code request, and no separate read.
+	// The hourly cap is checked and counted in IssueCode's own write, over
+	// the last hour rather than the clock hour (which let twice the cap
+	// through around its turn): the previous hour's count, weighted by the
+	// share of it still within the last hour, lowers this hour's room.
+	prev, err := store.Sliding(ctx, s.st, "send:"+string(t), 0, time.Hour, now)
+	if err != nil {
+		return fmt.Errorf("passcode: hourly count: %w", err)
+	}
+	room := s.lim.HourlyCap - int(math.Ceil(prev))
+	if room <= 0 {
+		return errHourly
+	}
 	c := store.Code{Target: string(t), Channel: channel, CodeHash: s.hash(t, channel, code), CreatedAt: now,
-		ExpiresAt: now.Add(s.lim.TTL), Counter: &store.Counter{Key: "send:" + string(t), Window: hour, ExpiresAt: hour.Add(time.Hour), Max: s.lim.HourlyCap}}
+		ExpiresAt: now.Add(s.lim.TTL), Counter: &store.Counter{Key: "send:" + string(t), Window: hour, ExpiresAt: hour.Add(2 * time.Hour), Max: room}}
 	if err := s.st.IssueCode(ctx, c, s.lim.Interval, msg); err != nil {
 		switch {
 		case errors.Is(err, store.ErrLimited):
