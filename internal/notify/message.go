@@ -35,6 +35,9 @@ type Email struct {
 	Subject string `json:"subject"`
 	Text    string `json:"text"`
 	HTML    string `json:"html,omitempty"`
+	// Code is the code the message carries, if any: not sent as such, but
+	// known so that a sender's error quoting the body can be redacted.
+	Code string `json:"code,omitempty"`
 }
 
 // SMS is a text message; it is the outbox payload of kind "sms" and, as is,

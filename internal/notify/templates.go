@@ -131,6 +131,7 @@ func CodeEmail(lang, channel, productName, code string, ttl time.Duration) Email
 	d := textData{Product: product(productName), Code: code, TTL: durationText(lang, ttl)}
 	d.Purpose = renderOr(lang, "purpose "+channel, "purpose", d)
 	return Email{
+		Code:    code,
 		Subject: renderOr(lang, "subject "+channel, "subject", d),
 		Text:    render(lang, "code email", d),
 		HTML: renderPage(pageData{
@@ -200,6 +201,7 @@ func (c *CodeEmails) Email(lang, channel, code string, ttl time.Duration) Email 
 	e.Text = strings.ReplaceAll(e.Text, codeMark, code)
 	e.HTML = strings.ReplaceAll(e.HTML, codeMark, code)
 	e.Subject = strings.ReplaceAll(e.Subject, codeMark, code)
+	e.Code = code
 	return e
 }
 

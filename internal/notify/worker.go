@@ -315,11 +315,13 @@ func decodePayload(m store.OutboxMessage) (payload, error) {
 
 // redact removes what must not reach a log or the outbox's last_error from
 // an error text: the full address (senders' errors may quote it) and,
-// defensively, the code and message text.
+// defensively, the message's bodies and code (a content filter's rejection
+// may quote a line of the body).
 func (p payload) redact(s string) string {
 	var secrets [][2]string
 	if e := p.email; e != nil {
-		secrets = append(secrets, [2]string{e.To, MaskEmail(e.To)}, [2]string{e.Text, "[text]"})
+		secrets = append(secrets, [2]string{e.To, MaskEmail(e.To)}, [2]string{e.Text, "[text]"},
+			[2]string{e.HTML, "[html]"}, [2]string{e.Code, "[code]"})
 	}
 	if m := p.sms; m != nil {
 		secrets = append(secrets,

@@ -570,3 +570,20 @@ func TestWorkerRunTwice(t *testing.T) {
 		t.Error("second concurrent Run: no error")
 	}
 }
+
+// A server's refusal that quotes the code (a content filter quoting the
+// line it objected to) leaves the code out of the log.
+func TestWorkerRedactsTheCodeFromErrors(t *testing.T) {
+	st := openStore(t)
+	sink := mailsink.Start(t)
+	sink.SetContentFilter(1)
+	log, logs := newLog(t, "493817", "filtered@example.com")
+	w := notify.NewWorker(st, newSMTPSender(t, sink), nil, notify.WorkerOptions{Logger: log, PollInterval: 10 * time.Millisecond})
+	run(t, w)
+	enqueueEmail(t, st, time.Now(), "filtered@example.com", "493817", time.Hour)
+	w.Wake()
+	eventually(t, 10*time.Second, "the refusal in the log", func() bool { return strings.Contains(logs.String(), "content filter") })
+	if !strings.Contains(logs.String(), "[code]") {
+		t.Errorf("the refusal's quote is not redacted:\n%s", logs)
+	}
+}

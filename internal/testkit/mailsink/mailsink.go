@@ -106,6 +106,7 @@ type Sink struct {
 	msgs     []Message
 	taken    []bool
 	failures int
+	filtered int
 	delay    time.Duration
 	conns    int
 	open     map[net.Conn]bool
@@ -192,6 +193,15 @@ func (s *Sink) TLSConfig() *tls.Config {
 func (s *Sink) SetFailures(n int) {
 	s.mu.Lock()
 	s.failures = n
+	s.mu.Unlock()
+}
+
+// SetContentFilter makes the sink refuse the next n messages carrying a
+// code with "554 5.7.1", quoting the code as a content filter quotes the
+// line it objected to: what a sender's error may carry into a log.
+func (s *Sink) SetContentFilter(n int) {
+	s.mu.Lock()
+	s.filtered = n
 	s.mu.Unlock()
 }
 
@@ -361,6 +371,16 @@ func (se *session) Data(r io.Reader) error {
 	m, err := Parse(raw)
 	if err != nil {
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "mailsink: " + err.Error()}
+	}
+	s.mu.Lock()
+	filter := s.filtered > 0 && m.Code() != ""
+	if filter {
+		s.filtered--
+	}
+	s.mu.Unlock()
+	if filter {
+		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+			Message: fmt.Sprintf("mailsink: rejected by content filter: line 5: %q", "    "+m.Code())}
 	}
 	m.From, m.To, m.ReceivedAt = se.from, append([]string(nil), se.to...), time.Now()
 	s.store(m)
