@@ -41,6 +41,8 @@ type Service struct {
 	now       func() time.Time
 	wake      func(id int64)
 	failLimit int
+	smsCap    int
+	smsTo     []string
 }
 
 // Options wires a Service.
@@ -57,6 +59,10 @@ type Options struct {
 	// FailLimit is the wrong passwords an account may see an hour (ASVS
 	// 2.2.1: at most 100, the default).
 	FailLimit int
+	// SMSHourlyCap bounds the code texts all replicas send an hour (0:
+	// none); SMSRegions, if any, are the regions whose numbers are texted.
+	SMSHourlyCap int
+	SMSRegions   []string
 }
 
 // NewService returns a Service.
@@ -68,7 +74,7 @@ func NewService(o Options) *Service {
 		o.FailLimit = 100
 	}
 	return &Service{st: o.Store, pw: o.Passwords, codes: o.Codes, sessions: o.Sessions, signer: o.Signer, msgs: o.Messages,
-		region: o.Region, now: o.Now, wake: o.Wake, failLimit: o.FailLimit}
+		region: o.Region, now: o.Now, wake: o.Wake, failLimit: o.FailLimit, smsCap: o.SMSHourlyCap, smsTo: o.SMSRegions}
 }
 
 // Passwords returns the password handling shared with other flows.
@@ -211,6 +217,23 @@ func (s *Service) SendSMSCode(ctx context.Context, channel, number, countryCode,
 	if err != nil {
 		return err
 	}
+	if len(s.smsTo) > 0 && !slices.Contains(s.smsTo, p.Region) {
+		return apierr.BadRequest("phoneNumber", "numbers of this country or region are not texted by this server")
+	}
+	// The budget counts every code asked for, texted or not (an unknown
+	// number's reset code is not), so its answer tells nothing of accounts.
+	hour := s.now().Truncate(time.Hour)
+	if s.smsCap > 0 {
+		n, err := s.st.Count(ctx, smsBudget, hour)
+		if err != nil {
+			return fmt.Errorf("account: sms budget: %w", err)
+		}
+		if last, err := store.Sliding(ctx, s.st, smsBudget, n, time.Hour, s.now()); err != nil {
+			return fmt.Errorf("account: sms budget: %w", err)
+		} else if last+1 > float64(s.smsCap) {
+			return errSMSBudget
+		}
+	}
 	send := true
 	if accountChannels[channel] {
 		u, err := s.st.GetUserByPhone(ctx, p.E164)
@@ -231,8 +254,20 @@ func (s *Service) SendSMSCode(ctx context.Context, channel, number, countryCode,
 			return s.msgs.CodeSMS(lang, channel, p, code, ttl)
 		}
 	}
-	return s.codes.Issue(ctx, passcode.PhoneTarget(p.E164), channel, build)
+	if err := s.codes.Issue(ctx, passcode.PhoneTarget(p.E164), channel, build); err != nil || s.smsCap == 0 {
+		return err
+	}
+	if _, err := s.st.Hit(ctx, smsBudget, hour, hour.Add(2*time.Hour)); err != nil {
+		return fmt.Errorf("account: sms budget: %w", err)
+	}
+	return nil
 }
+
+// smsBudget is the counter of code texts asked for, across replicas.
+const smsBudget = "sms:all"
+
+var errSMSBudget = apierr.New(429, apierr.CodeCodeThrottled,
+	"this server has sent as many texts as it may this hour: try again later, or use email")
 
 // ---- profiles
 

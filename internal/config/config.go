@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nyaruka/phonenumbers"
 	"gopkg.in/yaml.v3"
 )
 
@@ -64,10 +65,16 @@ type Config struct {
 	CodeInterval      time.Duration
 	CodeHourlyCap     int
 	CodeDailyFailures int
-	ResetTokenTTL     time.Duration
-	AccessTokenTTL    time.Duration
-	RefreshTokenTTL   time.Duration
-	AccessTokenAlg    string // ES256 or RS256; id tokens are always RS256
+	// SMSHourlyCap bounds the texts with a code all replicas send an hour
+	// (0: none), and SMSRegions the regions texted (empty: any): a budget
+	// against SMS pumping, where someone has codes sent to numbers whose
+	// operators pay them.
+	SMSHourlyCap    int
+	SMSRegions      []string
+	ResetTokenTTL   time.Duration
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	AccessTokenAlg  string // ES256 or RS256; id tokens are always RS256
 }
 
 // Default returns the built-in defaults.
@@ -91,6 +98,7 @@ func Default() Config {
 		CodeInterval:       time.Minute,
 		CodeHourlyCap:      10,
 		CodeDailyFailures:  20,
+		SMSHourlyCap:       1000,
 		ResetTokenTTL:      15 * time.Minute,
 		AccessTokenTTL:     time.Hour,
 		RefreshTokenTTL:    30 * 24 * time.Hour,
@@ -191,6 +199,9 @@ func Settings() []Setting {
 		duration("code-interval", "least time between two codes to one target and channel", 0, func(c *Config) *time.Duration { return &c.CodeInterval }),
 		number("code-hourly-cap", "codes one target may receive an hour", 1, func(c *Config) *int { return &c.CodeHourlyCap }),
 		number("code-daily-failures", "wrong codes one target may see a day", 1, func(c *Config) *int { return &c.CodeDailyFailures }),
+		number("sms-hourly-cap", "texts with a code all replicas may send an hour, against SMS pumping; 0 = no cap", 0, func(c *Config) *int { return &c.SMSHourlyCap }),
+		{Key: "sms-regions", Env: envName("sms-regions"), Help: "comma-separated regions (ISO 3166, e.g. CN,HK) whose numbers may be texted a code; empty = any",
+			set: setRegions, get: func(c *Config) string { return strings.Join(c.SMSRegions, ",") }},
 		duration("reset-token-ttl", "how long a passwordResetToken lives", time.Minute, func(c *Config) *time.Duration { return &c.ResetTokenTTL }),
 		duration("access-token-ttl", "access and id token lifetime", time.Minute, func(c *Config) *time.Duration { return &c.AccessTokenTTL }),
 		duration("refresh-token-ttl", "refresh token and session lifetime", time.Minute, func(c *Config) *time.Duration { return &c.RefreshTokenTTL }),
@@ -214,6 +225,22 @@ func setProxies(c *Config, v string) error {
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+	}
+	return nil
+}
+
+func setRegions(c *Config, v string) error {
+	c.SMSRegions = nil
+	known := phonenumbers.GetSupportedRegions()
+	for _, part := range strings.Split(v, ",") {
+		r := strings.ToUpper(strings.TrimSpace(part))
+		if r == "" {
+			continue
+		}
+		if !known[r] {
+			return fmt.Errorf("must be comma-separated region codes like CN,HK, got %q", part)
+		}
+		c.SMSRegions = append(c.SMSRegions, r)
 	}
 	return nil
 }

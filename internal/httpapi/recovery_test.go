@@ -580,3 +580,30 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// SMS pumping: the server's texts an hour are capped (codes asked for an
+// unknown number count as any other, so the cap says nothing of accounts),
+// and an operator may limit the regions texted.
+func TestSMSBudgetAndRegions(t *testing.T) {
+	clock := khtest.NewClock()
+	env := khtest.Start(t, khtest.FastHash, khtest.WithClock(clock), khtest.WithConfig(func(c *config.Config) {
+		c.SMSHourlyCap, c.SMSRegions = 3, []string{"CN"}
+	}))
+	send := func(number, cc, channel string) khtest.Reply {
+		return env.Post("/api/v3/send-sms", map[string]any{"phoneNumber": number, "phoneCountryCode": cc, "channel": channel})
+	}
+	if r := send("2015550123", "+1", "CHANNEL_REGISTER"); r.StatusCode != 400 || !strings.Contains(r.Message, "phoneNumber") {
+		t.Fatalf("a number outside the regions: %s", r.Raw)
+	}
+	send("13900139001", "", "CHANNEL_REGISTER").MustOK(t)
+	send("13900139002", "+86", "CHANNEL_RESET_PASSWORD").MustOK(t) // nobody's: not texted, but counted
+	send("13900139003", "", "CHANNEL_REGISTER").MustOK(t)
+	if r := send("13900139004", "", "CHANNEL_REGISTER"); r.StatusCode != 429 {
+		t.Fatalf("past the hourly budget: %s", r.Raw)
+	}
+	if r := env.Post("/api/v3/send-email", map[string]any{"email": "still@example.com", "channel": "CHANNEL_REGISTER"}); r.StatusCode != 200 {
+		t.Fatalf("email is not in the SMS budget: %s", r.Raw)
+	}
+	clock.Advance(2 * time.Hour)
+	send("13900139004", "", "CHANNEL_REGISTER").MustOK(t)
+}

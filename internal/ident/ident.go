@@ -63,6 +63,7 @@ type Phone struct {
 	E164        string // +8613800138000: the lookup form
 	National    string // 13800138000
 	CountryCode string // +86
+	Region      string // CN (ISO 3166), "" for a non-geographic number
 }
 
 // ParsePhone normalises number, with countryCode ("+86", "86") when given,
@@ -99,6 +100,7 @@ func phoneOf(n *phonenumbers.PhoneNumber) Phone {
 		E164:        phonenumbers.Format(n, phonenumbers.E164),
 		National:    phonenumbers.GetNationalSignificantNumber(n),
 		CountryCode: "+" + itoa(int(n.GetCountryCode())),
+		Region:      phonenumbers.GetRegionCodeForNumber(n),
 	}
 }
 

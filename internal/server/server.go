@@ -159,7 +159,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	s.Sessions = session.NewService(st, s.Keys.Signer, token.Alg(cfg.AccessTokenAlg), s.Keys.Pepper, cfg.AccessTokenTTL, cfg.RefreshTokenTTL, o.Now)
 	msgs := messages.New(cfg.ProductName, cfg.DefaultPhoneRegion, o.Now)
 	s.Accounts = account.NewService(account.Options{Store: st, Passwords: pw, Codes: codes, Sessions: s.Sessions,
-		Signer: s.Keys.Signer, Messages: msgs, Region: cfg.DefaultPhoneRegion, Now: o.Now, Wake: wake, FailLimit: cfg.PasswordFailures})
+		Signer: s.Keys.Signer, Messages: msgs, Region: cfg.DefaultPhoneRegion, Now: o.Now, Wake: wake, FailLimit: cfg.PasswordFailures,
+		SMSHourlyCap: cfg.SMSHourlyCap, SMSRegions: cfg.SMSRegions})
 	s.Recovery = recovery.NewService(st, s.Accounts, msgs, s.Keys.Pepper, cfg.ResetTokenTTL, o.Now, wake)
 	s.HTTP = httpapi.New(httpapi.Options{Store: st, Accounts: s.Accounts, Recovery: s.Recovery, Sessions: s.Sessions,
 		Keys: s.Keys, Logger: log, Now: o.Now, RateLimitPerIP: cfg.RateLimitPerIP, TrustedProxies: cfg.TrustedProxies,
