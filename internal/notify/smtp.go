@@ -81,6 +81,16 @@ func (c SMTPConfig) String() string {
 // LogValue keeps the password out of structured logs.
 func (c SMTPConfig) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
+// loopback reports whether host is this machine, where a password may go
+// without TLS.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // ParseSMTPURL parses KEYHAVEN_SMTP_URL:
 //
 //	smtp://[user:pass@]host[:port]?from=addr[&tls=none|starttls|tls]
@@ -160,6 +170,11 @@ func ParseSMTPURL(s string) (SMTPConfig, error) {
 		}
 		if cfg.Password == "" {
 			return fail("user name without a password")
+		}
+		if cfg.TLS == TLSNone && !loopback(cfg.Host) {
+			// net/smtp's PLAIN and LOGIN refuse to send a password in the
+			// clear except to this machine: say so now, not at every send.
+			return fail("a user name and password need tls=starttls or tls unless the server is on this machine (localhost)")
 		}
 	}
 	cfg.From = q.Get("from")

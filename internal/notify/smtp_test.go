@@ -311,6 +311,8 @@ func TestParseSMTPURL(t *testing.T) {
 			notify.SMTPConfig{Host: "127.0.0.1", Port: 1025, From: "a@b.c", TLS: notify.TLSNone}},
 		{"smtp://localhost?from=a@b.c&tls=none",
 			notify.SMTPConfig{Host: "localhost", Port: 25, From: "a@b.c", TLS: notify.TLSNone}},
+		{"smtp://u:p@127.0.0.1:2525?from=a@b.c&tls=none", // a password in the clear, but to this machine
+			notify.SMTPConfig{Host: "127.0.0.1", Port: 2525, Username: "u", Password: "p", From: "a@b.c", TLS: notify.TLSNone}},
 		{"smtp://[::1]:25/?from=a@b.c",
 			notify.SMTPConfig{Host: "::1", Port: 25, From: "a@b.c", TLS: notify.TLSStartTLS}},
 	} {
@@ -342,6 +344,7 @@ func TestParseSMTPURL(t *testing.T) {
 		"smtp://:" + secret + "@mail.example.com?from=a@b.c",
 		"smtp://u:" + secret + "@mail.example.com?from=not-an-address",
 		"smtp://u:" + secret + "@mail.example.com/path?from=a@b.c",
+		"smtp://u:" + secret + "@mail.example.com?from=a@b.c&tls=none", // a password in the clear off this machine
 	} {
 		_, err := notify.ParseSMTPURL(in)
 		if err == nil {
