@@ -78,14 +78,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := config.Load(args, getenv, stderr)
-	if err != nil {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	if err := errors.Join(err, server.CheckSettings(cfg)); err != nil {
 		return err
 	}
 	log := server.NewLogger(cfg, stderr)
 	tuneRuntime(&cfg, getenv)
 	start := time.Now()
+	// Listen first: a taken port must stop start-up before a first run
+	// creates the database and prints a secret above the error.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("KEYHAVEN_LISTEN: %w", err)
+	}
 	s, err := server.New(ctx, cfg, log, server.Options{Mount: server.Mount})
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	defer func() {
@@ -97,10 +107,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		// Shown once, on the terminal, never in the log.
 		fmt.Fprintf(stdout, "Created the first application. Save its secret now: it is not shown again.\n"+
 			"  app id:     %s\n  app secret: %s\n", s.BootstrapApp.ID, s.BootstrapApp.Secret)
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("KEYHAVEN_LISTEN: %w", err)
 	}
 	log.Info("keyhaven serving", "addr", ln.Addr().String(), "issuer", cfg.Issuer(),
 		"startup_ms", time.Since(start).Milliseconds(), "version", server.Version())

@@ -326,23 +326,30 @@ func readYAML(path string) (map[string]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config file: %w", err)
 	}
-	var raw map[string]any
+	// Values are taken as written: decoded as YAML numbers, a secret of
+	// digits became 1.2345678901234568e+18 and 0x10 became 16.
+	var raw map[string]yaml.Node
 	if err := yaml.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
 	out := map[string]string{}
-	for k, v := range raw {
-		switch v := v.(type) {
-		case []any:
-			parts := make([]string, len(v))
-			for i, p := range v {
-				parts[i] = fmt.Sprint(p)
+	for k, n := range raw {
+		switch {
+		case n.Kind == yaml.ScalarNode && n.Tag == "!!null":
+			out[k] = ""
+		case n.Kind == yaml.ScalarNode:
+			out[k] = n.Value
+		case n.Kind == yaml.SequenceNode:
+			parts := make([]string, len(n.Content))
+			for i, p := range n.Content {
+				if p.Kind != yaml.ScalarNode {
+					return nil, fmt.Errorf("config file %s: %s: a list of plain values is expected", path, k)
+				}
+				parts[i] = p.Value
 			}
 			out[k] = strings.Join(parts, ",")
-		case nil:
-			out[k] = ""
 		default:
-			out[k] = fmt.Sprint(v)
+			return nil, fmt.Errorf("config file %s: %s: a value or a list of values is expected", path, k)
 		}
 	}
 	return out, nil
@@ -366,8 +373,10 @@ func (c *Config) validate() []error {
 		bad("KEYHAVEN_APP_SECRET", "must be at least 16 characters")
 	}
 	if c.PublicURL != "" {
-		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("KEYHAVEN_PUBLIC_URL", "must be an http(s) URL, got %q", c.PublicURL)
+		// It is the issuer: OIDC Discovery allows no query or fragment.
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(c.PublicURL, "?") || strings.HasSuffix(c.PublicURL, "#") {
+			bad("KEYHAVEN_PUBLIC_URL", "must be an http(s) URL without user, query or fragment, got %q", c.PublicURL)
 		}
 	}
 	switch c.LogLevel {
@@ -401,8 +410,18 @@ func (c *Config) validate() []error {
 			bad(u.env, "must be an https URL or a path starting with /, got %q", u.v)
 		}
 	}
-	if len(c.DefaultPhoneRegion) != 2 {
-		bad("KEYHAVEN_DEFAULT_PHONE_REGION", "must be a two-letter region code like CN, got %q", c.DefaultPhoneRegion)
+	c.DefaultPhoneRegion = strings.ToUpper(strings.TrimSpace(c.DefaultPhoneRegion))
+	if !phonenumbers.GetSupportedRegions()[c.DefaultPhoneRegion] {
+		bad("KEYHAVEN_DEFAULT_PHONE_REGION", "must be a region code like CN or US, got %q", c.DefaultPhoneRegion)
+	}
+	if c.ResetTokenTTL > time.Hour {
+		bad("KEYHAVEN_RESET_TOKEN_TTL", "must be at most 1h (a reset token is a password), got %s", c.ResetTokenTTL)
+	}
+	if c.RefreshTokenTTL < c.AccessTokenTTL {
+		bad("KEYHAVEN_REFRESH_TOKEN_TTL", "must be at least KEYHAVEN_ACCESS_TOKEN_TTL (%s), got %s", c.AccessTokenTTL, c.RefreshTokenTTL)
+	}
+	if c.HashConcurrency > 256 {
+		bad("KEYHAVEN_HASH_CONCURRENCY", "must be at most 256 (each hash holds its memory; more than the CPUs only queues inside), got %d", c.HashConcurrency)
 	}
 	return errs
 }

@@ -17,14 +17,23 @@ func env(m map[string]string) func(string) string { return func(k string) string
 func TestPrecedenceFileEnvFlags(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "keyhaven.yaml")
-	if err := os.WriteFile(file, []byte("rate-limit-per-ip: 30\ncode-ttl: 2m\nproduct-name: FromFile\ntrusted-proxies: [10.0.0.0/8, 192.168.1.1]\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("rate-limit-per-ip: 30\ncode-ttl: 2m\nproduct-name: FromFile\ntrusted-proxies: [10.0.0.0/8, 192.168.1.1]\n"+
+		"app-id: 0x10\napp-secret: 01234567890123456789\nsms-regions: [cn, HK]\nlogo-url:\ndefault-phone-region: us\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	secret := filepath.Join(dir, "secret")
 	if err := os.WriteFile(secret, []byte("from-a-file-0123456789\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := config.Load([]string{"--product-name", "FromFlag"}, env(map[string]string{
+	c, err := config.Load(nil, env(map[string]string{"KEYHAVEN_CONFIG": file}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Values are taken as written, never as YAML numbers.
+	if c.AppID != "0x10" || c.AppSecret.Reveal() != "01234567890123456789" || strings.Join(c.SMSRegions, ",") != "CN,HK" || c.DefaultPhoneRegion != "US" {
+		t.Fatalf("from the file: app %q, secret %q, regions %v", c.AppID, c.AppSecret.Reveal(), c.SMSRegions)
+	}
+	c, err = config.Load([]string{"--product-name", "FromFlag"}, env(map[string]string{
 		"KEYHAVEN_CONFIG": file, "KEYHAVEN_RATE_LIMIT_PER_IP": "45", "KEYHAVEN_PRODUCT_NAME": "FromEnv",
 		"KEYHAVEN_APP_ID": "app", "KEYHAVEN_APP_SECRET_FILE": secret,
 	}), io.Discard)
@@ -46,12 +55,15 @@ func TestAllProblemsAtOnce(t *testing.T) {
 	_, err := config.Load(nil, env(map[string]string{
 		"KEYHAVEN_RATE_LIMIT_PER_IP": "-1", "KEYHAVEN_CODE_TTL": "20m", "KEYHAVEN_LOG_FORMAT": "xml",
 		"KEYHAVEN_DATABASE_URL": "mysql://u:hunter2@h/db", "KEYHAVEN_APP_ID": "only-id", "KEYHAVEN_LOGO_URL": "javascript:alert(1)",
+		"KEYHAVEN_DEFAULT_PHONE_REGION": "ZZ", "KEYHAVEN_PUBLIC_URL": "https://id.example.com/?q=1", "KEYHAVEN_RESET_TOKEN_TTL": "8760h",
+		"KEYHAVEN_HASH_CONCURRENCY": "100000", "KEYHAVEN_SMS_REGIONS": "CN,XX", "KEYHAVEN_REFRESH_TOKEN_TTL": "30m",
 	}), io.Discard)
 	if err == nil {
 		t.Fatal("accepted")
 	}
 	msg := err.Error()
-	for _, want := range []string{"KEYHAVEN_RATE_LIMIT_PER_IP", "KEYHAVEN_CODE_TTL", "KEYHAVEN_LOG_FORMAT", "KEYHAVEN_DATABASE_URL", "KEYHAVEN_APP_ID", "KEYHAVEN_LOGO_URL"} {
+	for _, want := range []string{"KEYHAVEN_RATE_LIMIT_PER_IP", "KEYHAVEN_CODE_TTL", "KEYHAVEN_LOG_FORMAT", "KEYHAVEN_DATABASE_URL", "KEYHAVEN_APP_ID", "KEYHAVEN_LOGO_URL",
+		"KEYHAVEN_DEFAULT_PHONE_REGION", "KEYHAVEN_PUBLIC_URL", "KEYHAVEN_RESET_TOKEN_TTL", "KEYHAVEN_HASH_CONCURRENCY", "KEYHAVEN_SMS_REGIONS", "KEYHAVEN_REFRESH_TOKEN_TTL"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("missing %s in:\n%s", want, msg)
 		}

@@ -112,12 +112,38 @@ func decodeBytes(body []byte, dst any) error {
 	if !utf8.Valid(body) {
 		return apierr.BadRequest("", "request body is not valid UTF-8")
 	}
-	err := json.Unmarshal(body, dst, json.RejectUnknownMembers(true), jsontext.AllowDuplicateNames(false), jsontext.AllowInvalidUTF8(false))
+	opts := []json.Options{json.RejectUnknownMembers(true), jsontext.AllowDuplicateNames(false), jsontext.AllowInvalidUTF8(false)}
+	if bytes.Contains(body, nulEscape) {
+		opts = append(opts, refuseNUL)
+	}
+	err := json.Unmarshal(body, dst, opts...)
 	if err == nil {
 		return nil
 	}
 	return decodeError(err)
 }
+
+// nulEscape is how JSON writes U+0000. No string field may hold one:
+// PostgreSQL's text cannot store it, and no name, code or option needs it.
+// Only a body with the escape in it pays for the check of every string.
+var (
+	nulEscape = []byte(`\u0000`)
+	errNUL    = errors.New("NUL character")
+	refuseNUL = json.WithUnmarshalers(json.UnmarshalFromFunc(func(dec *jsontext.Decoder, s *string) error {
+		if dec.PeekKind() != '"' {
+			return errors.ErrUnsupported // the usual handling, and its type error
+		}
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		if strings.IndexByte(tok.String(), 0) >= 0 {
+			return errNUL
+		}
+		*s = tok.String()
+		return nil
+	}))
+)
 
 func decodeError(err error) error {
 	var se *json.SemanticError
@@ -126,6 +152,8 @@ func decodeError(err error) error {
 		switch {
 		case errors.Is(se.Err, json.ErrUnknownName):
 			return apierr.BadRequest(field, "is not a known field (names are case-sensitive)")
+		case errors.Is(se.Err, errNUL):
+			return apierr.BadRequest(field, "must not contain a NUL character")
 		case se.JSONKind != 0 && se.GoType != nil:
 			return apierr.BadRequest(field, "must be "+kindName(se.GoType.Kind().String())+", not "+jsonKindName(se.JSONKind))
 		}

@@ -107,6 +107,27 @@ func MigrationStatus(ctx context.Context, cfg config.Config) ([]sqldb.MigrationS
 	return states, nil
 }
 
+// CheckSettings parses the settings config.Load leaves to the packages that
+// use them (the password hash, the SMTP and SMS webhook URLs), reporting
+// every problem at once, so start-up can report them with config.Load's.
+func CheckSettings(cfg config.Config) error {
+	var errs []error
+	if _, err := pwhash.ParseSpec(cfg.PasswordHash); err != nil {
+		errs = append(errs, fmt.Errorf("KEYHAVEN_PASSWORD_HASH: %w", err))
+	}
+	if cfg.SMTPURL != "" {
+		if _, err := notify.ParseSMTPURL(cfg.SMTPURL.Reveal()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if cfg.SMSWebhookURL != "" {
+		if _, err := notify.ParseSMSWebhookURL(cfg.SMSWebhookURL.Reveal()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // New opens the store and wires every service. The caller must Close it.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*Server, error) {
 	if o.Now == nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // maxMerged bounds the keys one merged statement carries.
@@ -142,11 +143,17 @@ func newPointRead[R any](db *DB, query string, scan func(scanner) (R, error), ke
 	return p
 }
 
+// storable reports whether a key may be stored at all: PostgreSQL's text
+// holds neither a NUL nor invalid UTF-8, so no stored key has one, and a
+// lookup of such a key is simply not found, on either database.
+func storable(key string) bool {
+	return strings.IndexByte(key, 0) < 0 && utf8.ValidString(key)
+}
+
 // get returns the row of key, or sql.ErrNoRows.
 func (p *pointRead[R]) get(ctx context.Context, key string) (R, error) {
-	if strings.IndexByte(key, 0) >= 0 {
-		// No stored key holds a NUL (PostgreSQL's text cannot), and one in
-		// a merged batch would fail every read merged with it.
+	if !storable(key) {
+		// One such key in a merged batch would fail every read merged with it.
 		var none R
 		return none, sql.ErrNoRows
 	}

@@ -343,6 +343,9 @@ func (db *DB) SetAppLogoutRedirects(ctx context.Context, id string, uris []strin
 // GetApp implements store.Apps.
 func (db *DB) GetApp(ctx context.Context, id string) (store.App, error) {
 	var a store.App
+	if !storable(id) {
+		return a, db.err("get app", sql.ErrNoRows)
+	}
 	err := db.scanApp(db.readRow(ctx, appCols+" WHERE id = ?", id), &a)
 	return a, db.err("get app", err)
 }

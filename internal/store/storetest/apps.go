@@ -74,8 +74,12 @@ var appTests = []test{
 		is(t, st.SetAppLogoutRedirects(ctx, "nope", uris), store.ErrNotFound)
 	}},
 	{"GetUnknown", func(t *testing.T, st store.Store) {
-		_, err := st.GetApp(ctx, "nope")
-		is(t, err, store.ErrNotFound)
+		// PostgreSQL's text holds neither a NUL nor invalid UTF-8: such
+		// ids are simply absent.
+		for _, id := range []string{"nope", "no\x00pe", "no\xffpe"} {
+			_, err := st.GetApp(ctx, id)
+			is(t, err, store.ErrNotFound)
+		}
 	}},
 	{"BootstrapOnce", func(t *testing.T, st store.Store) {
 		first := store.App{ID: "boot-1", Name: "default", SecretHash: hash("b1"), CreatedAt: t0}

@@ -128,6 +128,7 @@ var userTests = []test{
 			"email with NUL":    func() (store.User, error) { return st.GetUserByEmail(ctx, "ann\x00@example.com") },
 			"phone with NUL":    func() (store.User, error) { return st.GetUserByPhone(ctx, "+86138\x00") },
 			"username with NUL": func() (store.User, error) { return st.GetUserByUsername(ctx, "no\x00pe") },
+			"email not UTF-8":   func() (store.User, error) { return st.GetUserByEmail(ctx, "ann\xff@example.com") },
 		} {
 			_, err := get()
 			if !errors.Is(err, store.ErrNotFound) {
