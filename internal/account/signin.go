@@ -39,8 +39,13 @@ var ErrBadCredentials = apierr.New(401, apierr.CodeBadCredentials, "account or p
 // Authenticate signs a user in and opens a session.
 func (s *Service) Authenticate(ctx context.Context, in SignIn) (session.TokenSet, error) {
 	// Checked first: a refused request must not spend a code or a try.
-	if in.Scope != "" && !strings.Contains(" "+in.Scope+" ", " openid ") {
-		return session.TokenSet{}, apierr.BadRequest("options.scope", "must include openid")
+	if in.Scope != "" {
+		if len(in.Scope) > 1024 {
+			return session.TokenSet{}, apierr.BadRequest("options.scope", "must be at most 1024 characters")
+		}
+		if in.Scope = session.KnownScopes(in.Scope); !strings.Contains(" "+in.Scope+" ", " openid ") {
+			return session.TokenSet{}, apierr.BadRequest("options.scope", "must include openid")
+		}
 	}
 	var u store.User
 	var err error

@@ -57,7 +57,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic", "none"},
-		"scopes_supported":                      []string{"openid", "profile", "email", "phone", "username", "offline_access"},
+		"scopes_supported":                      session.Scopes,
 		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "sid", "email", "email_verified", "phone_number",
 			"phone_number_verified", "name", "nickname", "picture", "username", "updated_at"},
 	})

@@ -11,14 +11,15 @@ import (
 	"github.com/keyhaven/keyhaven/internal/testkit/khtest"
 )
 
-// A refresh keeps the scope granted at sign-in and never widens it;
-// introspection knows refresh tokens; another app cannot revoke them.
+// A refresh keeps the scope granted at sign-in (values the server does not
+// know are ignored, OIDC Core §3.1.2.1) and never widens it; introspection
+// knows refresh tokens; another app cannot revoke them.
 func TestRefreshScopeIntrospectAndForeignRevoke(t *testing.T) {
 	env := khtest.Start(t, khtest.FastHash)
 	env.SignUp("scope@example.com", oldPW)
 	r := env.Post("/api/v3/signin", map[string]any{"connection": "PASSWORD",
 		"passwordPayload": map[string]any{"email": "scope@example.com", "password": oldPW},
-		"options":         map[string]any{"scope": "openid profile email"}}).MustOK(t)
+		"options":         map[string]any{"scope": "openid profile address email roles email"}}).MustOK(t)
 	rt := r.Str("refresh_token")
 	call := func(app, secret, path string, v url.Values) (int, map[string]any) {
 		return oidcForm(t, env, app, secret, path, v)

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -268,6 +269,23 @@ func (v *verifiedCache) put(raw string, c AccessClaims) {
 		v.m = make(map[string]AccessClaims, 1024)
 	}
 	v.m[raw] = c
+}
+
+// Scopes are the scope values a session may hold (discovery's
+// scopes_supported).
+var Scopes = []string{"openid", "profile", "email", "phone", "username", "offline_access"}
+
+// KnownScopes keeps the values of scope this server understands, once
+// each, in order: OIDC Core §3.1.2.1 has others ignored, and a session
+// stores only what it can grant.
+func KnownScopes(scope string) string {
+	var out []string
+	for _, v := range strings.Fields(scope) {
+		if slices.Contains(Scopes, v) && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // ErrInvalidGrant is the OAuth answer to a bad refresh token.
