@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -40,6 +41,33 @@ func TestReopenKeepsMigrations(t *testing.T) {
 		}
 		if len(states) == 0 || states[0].Version != 1 || states[0].AppliedAt.IsZero() {
 			t.Fatalf("migration status: %+v", states)
+		}
+	}
+}
+
+// The file holds the keys, the pepper and the password hashes: only its
+// owner may read it, and its WAL, even in a directory others can list.
+func TestDatabaseFilesAreTheOwnersAlone(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "keyhaven.db")
+	st, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.PutApp(context.Background(), store.App{ID: "a", Name: "a", SecretHash: []byte("h")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v", filepath.Base(f), fi.Mode().Perm())
 		}
 	}
 }
