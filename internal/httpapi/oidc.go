@@ -192,8 +192,11 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	var appID string // the app the hint was issued to
 	if hint := q.Get("id_token_hint"); hint != "" {
-		var c session.IDClaims
-		if err := s.keys.Signer.VerifyAnyAge(hint, &c); err != nil || c.SessionID == "" {
+		var c struct {
+			session.IDClaims
+			AZP string `json:"azp"` // an access token's, which names its session too
+		}
+		if err := s.keys.Signer.VerifyAnyAge(hint, &c); err != nil || c.SessionID == "" || c.AZP != "" {
 			http.Error(w, "id_token_hint is not an ID token of this server: nothing was signed out", http.StatusBadRequest)
 			return
 		}

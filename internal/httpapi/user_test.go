@@ -471,7 +471,8 @@ func TestLogoutWithAnExpiredIDToken(t *testing.T) {
 	// A forged hint: our header and claims, someone else's signature.
 	parts := strings.Split(other.idt, ".")
 	forged := parts[0] + "." + parts[1] + "." + strings.Split(u.idt, ".")[2]
-	for _, hint := range []string{"not-a-token", forged} {
+	// An access token names the session too, but is not an id token.
+	for _, hint := range []string{"not-a-token", forged, other.access} {
 		if code, body := end(hint); code != http.StatusBadRequest || strings.Contains(body, "signed out.") {
 			t.Fatalf("bad hint %.20q: %d %q", hint, code, body)
 		}
