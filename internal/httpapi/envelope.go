@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -94,6 +95,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // may appear once, unknown keys are refused, strings must be valid UTF-8,
 // and the body may hold nothing after the object. Errors name the field.
 func decode(r *http.Request, dst any) error {
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return apierr.BadRequest("", "Content-Encoding "+strconv.Quote(ce)+" is not accepted: send the body uncompressed")
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -106,7 +110,7 @@ func decode(r *http.Request, dst any) error {
 }
 
 func decodeBytes(body []byte, dst any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
+	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' {
 		return apierr.BadRequest("", "request body must be a JSON object")
 	}
 	if !utf8.Valid(body) {
@@ -146,6 +150,9 @@ var (
 )
 
 func decodeError(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return apierr.BadRequest("", "request body is not valid JSON (it ends early)")
+	}
 	var se *json.SemanticError
 	if errors.As(err, &se) {
 		field := pointerField(string(se.JSONPointer))
@@ -166,7 +173,7 @@ func decodeError(err error) error {
 		switch {
 		case strings.Contains(msg, "duplicate"):
 			return apierr.BadRequest(field, "appears more than once")
-		case strings.Contains(msg, "UTF-8"):
+		case strings.Contains(msg, "UTF-8"), strings.Contains(msg, "surrogate"):
 			return apierr.BadRequest(field, "is not valid UTF-8")
 		}
 		if field == "" {
@@ -180,8 +187,12 @@ func decodeError(err error) error {
 	return apierr.BadRequest("", "request body is not valid JSON")
 }
 
-// pointerField turns "/passwordPayload/email" into "passwordPayload.email".
+// pointerField turns "/passwordPayload/email" into "passwordPayload.email",
+// shortened if a deep nesting made it long.
 func pointerField(p string) string {
+	if len(p) > 120 {
+		p = strings.ToValidUTF8(p[:120], "") + "…"
+	}
 	p = strings.TrimPrefix(p, "/")
 	p = strings.ReplaceAll(p, "/", ".")
 	p = strings.ReplaceAll(p, "~1", "/")

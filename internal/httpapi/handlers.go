@@ -219,7 +219,7 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	ip := s.clientIP(r)
 	if in.Options != nil && in.Options.ClientIP != "" && proven {
 		a, err := netip.ParseAddr(in.Options.ClientIP)
-		if err != nil {
+		if err != nil || a.Zone() != "" {
 			return s.limitThen(r, ip, apierr.BadRequest("options.clientIp", "must be an IP address"))
 		}
 		ip = a.Unmap().String()

@@ -457,14 +457,21 @@ func TestBadInput(t *testing.T) {
 		{"signup no connection", "/api/v3/signup", `{}`, "connection", 400},
 		{"signin bad connection", "/api/v3/signin", `{"connection":"MAGIC"}`, "connection", 400},
 		{"too large", "/api/v3/send-email", `{"email":"` + strings.Repeat("a", 1<<20) + `"}`, "1 MiB", 413},
+		{"null body", "/api/v3/send-email", `null`, "JSON object", 400},
+		{"ends early", "/api/v3/signin", `{"connection":"PASSWORD","options":{"autoRegister":fa`, "ends early", 400},
+		{"lone surrogate", "/api/v3/send-email", `{"email":"\ud800@b.co","channel":"CHANNEL_LOGIN"}`, "email: is not valid UTF-8", 400},
+		{"deep nesting", "/api/v3/signup", `{"connection":"PASSWORD","profile":{"customData":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}}`, "profile.customData", 400},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := env.Post(c.path, c.body)
-			if r.StatusCode != c.status || r.HTTPStatus != 200 || !strings.Contains(r.Message, c.field) || r.RequestID == "" {
+			if r.StatusCode != c.status || r.HTTPStatus != 200 || !strings.Contains(r.Message, c.field) || r.RequestID == "" || len(r.Message) > 300 {
 				t.Errorf("%s → HTTP %d %s", c.body[:min(len(c.body), 80)], r.HTTPStatus, r.Raw[:min(len(r.Raw), 300)])
 			}
 		})
+	}
+	if r := env.Post("/api/v3/send-email", `{"email":"a@b.co","channel":"CHANNEL_LOGIN"}`, "Content-Encoding", "gzip"); r.StatusCode != 400 || !strings.Contains(r.Message, "Content-Encoding") {
+		t.Errorf("a compressed body: %s", r.Raw)
 	}
 	if n, _, err := env.Server.Store.OutboxStats(t.Context()); err != nil || n != 0 {
 		t.Fatalf("bad input queued %d messages (%v)", n, err)
@@ -517,7 +524,7 @@ func TestSignInClientIPFromAProvenBackend(t *testing.T) {
 			t.Fatalf("lastIp %v, want %s", p.Data["lastIp"], ip)
 		}
 	}
-	if r := signIn(env.AppSecret, "not an address"); r.StatusCode != 400 || !strings.HasPrefix(r.Message, "options.clientIp") {
+	if r := signIn(env.AppSecret, "fe80::1%eth0"); r.StatusCode != 400 || !strings.HasPrefix(r.Message, "options.clientIp") {
 		t.Fatalf("a bad clientIp: %s", r.Raw)
 	}
 	// Unproven: not believed. The connection has used two of its three
