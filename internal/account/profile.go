@@ -54,6 +54,9 @@ func (s *Service) UpdateProfile(ctx context.Context, p session.Principal, in Pro
 	if in.CustomData != nil {
 		pr.CustomData = in.CustomData
 	}
+	if err := pr.check(""); err != nil {
+		return u, err
+	}
 	if in.Username != nil && *in.Username != u.Username {
 		if *in.Username == "" {
 			if !signInNamesBut(u, "username") {

@@ -1,12 +1,17 @@
 package account
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"reflect"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/keyhaven/keyhaven/internal/apierr"
 	"github.com/keyhaven/keyhaven/internal/ident"
@@ -301,6 +306,40 @@ type Profile struct {
 	ExternalID        string          `json:"externalId,omitempty"`
 	IdentityNumber    string          `json:"identityNumber,omitempty"`
 	CustomData        json.RawMessage `json:"customData,omitempty"`
+}
+
+// Profile bounds: a profile is copied into every id token, and a megabyte
+// name made every sign-in answer with a megabyte token.
+const (
+	maxProfileField = 1024
+	maxCustomData   = 16 << 10
+)
+
+// check refuses a profile out of bounds, naming the field under prefix
+// ("profile." at sign-up).
+func (p Profile) check(prefix string) error {
+	v := reflect.ValueOf(p)
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if s, ok := v.Field(i).Interface().(string); ok && utf8.RuneCountInString(s) > maxProfileField {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			return apierr.BadRequest(prefix+name, fmt.Sprintf("must be at most %d characters", maxProfileField))
+		}
+	}
+	if p.Photo != "" {
+		if u, err := url.Parse(p.Photo); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return apierr.BadRequest(prefix+"photo", "must be an http(s) URL")
+		}
+	}
+	if c := bytes.TrimSpace(p.CustomData); len(c) > 0 && !bytes.Equal(c, []byte("null")) {
+		if len(c) > maxCustomData {
+			return apierr.BadRequest(prefix+"customData", fmt.Sprintf("must be at most %d bytes", maxCustomData))
+		}
+		if c[0] != '{' {
+			return apierr.BadRequest(prefix+"customData", "must be an object")
+		}
+	}
+	return nil
 }
 
 // ProfileOf decodes a stored profile.

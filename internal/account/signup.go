@@ -38,6 +38,9 @@ var errExists = apierr.New(409, apierr.CodeAccountExists, "an account with this 
 func (s *Service) Register(ctx context.Context, in SignUp) (store.User, error) {
 	now := s.now()
 	u := store.User{ID: session.NewID(), Status: "Activated", CreatedAt: now, UpdatedAt: now}
+	if err := in.Profile.check("profile."); err != nil {
+		return u, err
+	}
 	var proofs []*proof
 	pwField := "passwordPayload.password"
 	switch in.Connection {

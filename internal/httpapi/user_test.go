@@ -635,3 +635,34 @@ func TestAnotherAppsReplayEndsNothing(t *testing.T) {
 		t.Fatalf("the session lives after a replay: %s", r.Raw)
 	}
 }
+
+// A profile is copied into every id token: its fields are bounded, and a
+// refused update changes nothing.
+func TestProfileBounds(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	u := signUpIn(t, env, "bounds@example.com")
+	long := strings.Repeat("名", 1025)
+	for _, c := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"nickname": "kept", "name": long}, "name:"},
+		{map[string]any{"photo": "javascript:alert(1)"}, "photo:"},
+		{map[string]any{"customData": "a string"}, "customData: must be an object"},
+		{map[string]any{"customData": map[string]any{"k": strings.Repeat("x", 16<<10)}}, "customData: must be at most"},
+	} {
+		if r := u.post("/api/v3/update-profile", c.body); r.StatusCode != 400 || !strings.HasPrefix(r.Message, c.field) {
+			t.Errorf("%v: %s", c.field, r.Raw)
+		}
+	}
+	if p := u.profile().MustOK(t); p.Str("nickname") != "" {
+		t.Fatalf("a refused update changed the profile: %s", p.Raw)
+	}
+	u.post("/api/v3/update-profile", map[string]any{"name": long[:3*1024], "photo": "https://example.com/a.png",
+		"customData": map[string]any{"k": "v"}}).MustOK(t)
+	r := env.Post("/api/v3/signup", map[string]any{"connection": "PASSWORD",
+		"passwordPayload": map[string]any{"email": "bounds2@example.com", "password": oldPW}, "profile": map[string]any{"nickname": long}})
+	if r.StatusCode != 400 || !strings.HasPrefix(r.Message, "profile.nickname:") {
+		t.Fatalf("sign-up with a long nickname: %s", r.Raw)
+	}
+}
