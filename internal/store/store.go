@@ -161,8 +161,9 @@ type OutboxMessage struct {
 // Apps stores client applications.
 type Apps interface {
 	// BootstrapApp creates candidate as the installation's first app unless one
-	// was bootstrapped already, atomically across replicas. It returns the
-	// bootstrap app and whether this call created it.
+	// was bootstrapped already or any app exists (then the oldest is the
+	// first), atomically across replicas. It returns the bootstrap app and
+	// whether this call created it.
 	BootstrapApp(ctx context.Context, candidate App) (App, bool, error)
 	// PutApp creates the app or sets its name and secret hash (idempotent).
 	// An existing app keeps its Public setting: only SetAppPublic changes it,

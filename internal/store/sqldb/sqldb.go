@@ -278,12 +278,19 @@ func (db *DB) BootstrapApp(ctx context.Context, c store.App) (store.App, bool, e
 	var created bool
 	var out store.App
 	err := db.tx(ctx, "bootstrap app", func(tx *sql.Tx) error {
+		// An installation that has apps already (made by app create, or
+		// named by KEYHAVEN_APP_ID) gets no other: its oldest is the first.
+		first := c.ID
+		err := tx.QueryRowContext(ctx, db.q("SELECT id FROM apps ORDER BY created_at, id LIMIT 1")).Scan(&first)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, db.q(
-			"INSERT INTO settings(name, value) VALUES('bootstrap_app', ?) ON CONFLICT(name) DO NOTHING"), []byte(c.ID))
+			"INSERT INTO settings(name, value) VALUES('bootstrap_app', ?) ON CONFLICT(name) DO NOTHING"), []byte(first))
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
+		if n, _ := res.RowsAffected(); n == 1 && first == c.ID {
 			if _, err := tx.ExecContext(ctx, db.q(
 				"INSERT INTO apps(id, name, secret_hash, public, created_at) VALUES(?, ?, ?, ?, ?)"),
 				c.ID, c.Name, c.SecretHash, c.Public, ms(c.CreatedAt)); err != nil {

@@ -81,6 +81,20 @@ var appTests = []test{
 			is(t, err, store.ErrNotFound)
 		}
 	}},
+	{"BootstrapKeepsExistingApps", func(t *testing.T, st store.Store) {
+		// Apps made before the first start (app create, KEYHAVEN_APP_ID):
+		// no other is created, and the oldest is the first.
+		older := store.App{ID: "made-1", Name: "Shop", SecretHash: hash("s1"), CreatedAt: t0}
+		ok(t, st.PutApp(ctx, older))
+		ok(t, st.PutApp(ctx, store.App{ID: "made-2", Name: "Blog", SecretHash: hash("s2"), CreatedAt: t0.Add(time.Minute)}))
+		got, created, err := st.BootstrapApp(ctx, store.App{ID: "boot-1", Name: "default", SecretHash: hash("b1"), CreatedAt: t0})
+		ok(t, err)
+		if created || got.ID != older.ID {
+			t.Fatalf("BootstrapApp with apps present: %s, created %v", got.ID, created)
+		}
+		_, err = st.GetApp(ctx, "boot-1")
+		is(t, err, store.ErrNotFound)
+	}},
 	{"BootstrapOnce", func(t *testing.T, st store.Store) {
 		first := store.App{ID: "boot-1", Name: "default", SecretHash: hash("b1"), CreatedAt: t0}
 		got, created, err := st.BootstrapApp(ctx, first)
@@ -99,16 +113,6 @@ var appTests = []test{
 		same(t, "second BootstrapApp returns the first app", got, first)
 		_, err = st.GetApp(ctx, second.ID)
 		is(t, err, store.ErrNotFound)
-	}},
-	{"BootstrapAfterPutApp", func(t *testing.T, st store.Store) {
-		// Apps made with KEYHAVEN_APP_ID or the CLI are not the bootstrap
-		// app; they neither block nor replace it.
-		ok(t, st.PutApp(ctx, store.App{ID: "cli", Name: "cli", SecretHash: hash("c"), CreatedAt: t0}))
-		got, created, err := st.BootstrapApp(ctx, store.App{ID: "boot", Name: "default", SecretHash: hash("b"), CreatedAt: t0})
-		ok(t, err)
-		if !created || got.ID != "boot" {
-			t.Fatalf("BootstrapApp = %+v, %v; want boot created", got, created)
-		}
 	}},
 	{"BootstrapConcurrent", func(t *testing.T, st store.Store) {
 		apps := make([]store.App, racers)
