@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -91,6 +92,29 @@ func TestCLIBadConfigNamesTheSetting(t *testing.T) {
 	_, stderr, err := runCLI(t, nil, "serve", "--listen", "nonsense")
 	if err == nil || !strings.Contains(stderr, "KEYHAVEN_LISTEN") && !strings.Contains(stderr, "--listen") {
 		t.Errorf("bad flag: %v %q", err, stderr)
+	}
+	// Every problem at once, the packages' own checks included, and
+	// nothing created.
+	path := filepath.Join(t.TempDir(), "all.db")
+	_, stderr, err = runCLI(t, []string{"KEYHAVEN_DATABASE_URL=sqlite://" + path, "KEYHAVEN_CODE_TTL=-1m", "KEYHAVEN_PASSWORD_HASH=md5",
+		"KEYHAVEN_SMTP_URL=http://x", "KEYHAVEN_SMS_WEBHOOK_URL=x"}, "serve")
+	for _, want := range []string{"KEYHAVEN_CODE_TTL", "KEYHAVEN_PASSWORD_HASH", "KEYHAVEN_SMTP_URL", "KEYHAVEN_SMS_WEBHOOK_URL"} {
+		if err == nil || !strings.Contains(stderr, want) {
+			t.Errorf("all at once: %s missing: %q", want, stderr)
+		}
+	}
+	// A taken port stops start-up before the first run creates anything.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	out, stderr, err := runCLI(t, []string{"KEYHAVEN_DATABASE_URL=sqlite://" + path, "KEYHAVEN_LISTEN=" + ln.Addr().String()}, "serve")
+	if err == nil || !strings.Contains(stderr, "KEYHAVEN_LISTEN") || strings.Contains(out, "secret") {
+		t.Errorf("taken port: %v %q %q", err, out, stderr)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("a failed start created the database (%v)", err)
 	}
 }
 
