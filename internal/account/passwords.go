@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/keyhaven/keyhaven/internal/apierr"
 	"github.com/keyhaven/keyhaven/internal/pwcrypto"
@@ -22,9 +23,11 @@ type Passwords struct {
 	Keys   *pwcrypto.Keys
 }
 
-// ErrDecrypt is the one answer to every undecryptable password, whatever
-// went wrong, so the endpoint is no padding oracle.
-var ErrDecrypt = apierr.New(400, apierr.CodeDecryptFailed, "password could not be decrypted with the server's public key")
+// errDecrypt is the one answer to every undecryptable password in field,
+// whatever went wrong, so the endpoint is no padding oracle.
+func errDecrypt(field string) error {
+	return apierr.New(400, apierr.CodeDecryptFailed, field+": could not be decrypted with the server's public key")
+}
 
 // Decode returns the password sent in field, decrypted per encType.
 func (p *Passwords) Decode(encType, value, field string) (string, error) {
@@ -36,28 +39,40 @@ func (p *Passwords) Decode(encType, value, field string) (string, error) {
 	case errors.Is(err, pwcrypto.ErrUnknownType):
 		return "", apierr.BadRequest("passwordEncryptType", "must be none, rsa or sm2")
 	case err != nil:
-		return "", ErrDecrypt
+		return "", errDecrypt(field)
 	}
 	return pw, nil
 }
 
-// NewHash checks pw against the policy and, when u has a password, that it
-// is not the current one, then hashes it. Costs two hashes when u has one.
-func (p *Passwords) NewHash(ctx context.Context, pw string, u *store.User) (string, error) {
-	if err := p.CheckPolicy(pw, u); err != nil {
+// NewHash checks pw, sent in field, against the policy and, when u has a
+// password, that it is not the current one, then hashes it. Costs two
+// hashes when u has one.
+func (p *Passwords) NewHash(ctx context.Context, pw, field string, u *store.User) (string, error) {
+	if err := p.CheckPolicy(pw, field, u); err != nil {
 		return "", err
 	}
 	if u != nil {
 		if err := p.notCurrent(ctx, pw, *u); err != nil {
-			return "", err
+			return "", inField(err, field)
 		}
 	}
 	return p.hash(ctx, pw)
 }
 
-// CheckPolicy checks pw against the policy, and against u's email, phone
-// and username if u is not nil.
-func (p *Passwords) CheckPolicy(pw string, u *store.User) error {
+// inField restates a password error ("password must ...", "password: ...")
+// for the request field that carried the password.
+func inField(err error, field string) error {
+	var e *apierr.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	msg := strings.TrimPrefix(e.Message, "password")
+	return apierr.New(e.Status, e.APICode, field+": "+strings.TrimSpace(strings.TrimPrefix(msg, ":")))
+}
+
+// CheckPolicy checks pw, sent in field, against the policy, and against
+// u's email, phone and username if u is not nil.
+func (p *Passwords) CheckPolicy(pw, field string, u *store.User) error {
 	var inputs []string
 	if u != nil {
 		inputs = append(inputs, u.Email, u.Username, u.Phone)
@@ -65,7 +80,7 @@ func (p *Passwords) CheckPolicy(pw string, u *store.User) error {
 	if err := p.Policy.Check(pw, inputs...); err != nil {
 		var pe *pwhash.PolicyError
 		if errors.As(err, &pe) {
-			return apierr.New(400, apierr.CodePasswordPolicy, pe.Message)
+			return inField(apierr.New(400, apierr.CodePasswordPolicy, pe.Message), field)
 		}
 		return err
 	}

@@ -309,7 +309,7 @@ func (s *Service) UpdatePassword(ctx context.Context, p session.Principal, newPW
 			return err
 		}
 	}
-	h, err := s.pw.NewHash(ctx, pw, &u)
+	h, err := s.pw.NewHash(ctx, pw, "newPassword", &u)
 	if err != nil {
 		return err
 	}

@@ -91,8 +91,8 @@ func (s *Service) Passwords() *Passwords { return s.pw }
 // the comparison counts as a password try of the account (the reset then
 // clears the count), is given back if it never ran, and past the hour's
 // limit is replaced by a dummy of the same cost.
-func (s *Service) ResetHash(ctx context.Context, pw string, u store.User) (string, error) {
-	if err := s.pw.CheckPolicy(pw, &u); err != nil {
+func (s *Service) ResetHash(ctx context.Context, pw, field string, u store.User) (string, error) {
+	if err := s.pw.CheckPolicy(pw, field, &u); err != nil {
 		return "", err
 	}
 	if u.PasswordHash != "" {
@@ -104,7 +104,7 @@ func (s *Service) ResetHash(ctx context.Context, pw string, u store.User) (strin
 			s.pw.Hasher.VerifyDummy(ctx, pw) // the same time as a comparison
 		} else if err := s.pw.notCurrent(ctx, pw, u); err != nil {
 			if errors.Is(err, errReused) {
-				return "", err
+				return "", inField(err, field)
 			}
 			return "", s.giveBack(ctx, try, err)
 		}

@@ -104,7 +104,7 @@ func (s *Service) Register(ctx context.Context, in SignUp) (store.User, error) {
 		return u, err
 	}
 	if pw != "" {
-		if u.PasswordHash, err = s.pw.NewHash(ctx, pw, &store.User{Email: u.Email, Phone: u.Phone, Username: u.Username}); err != nil {
+		if u.PasswordHash, err = s.pw.NewHash(ctx, pw, pwField, &store.User{Email: u.Email, Phone: u.Phone, Username: u.Username}); err != nil {
 			return u, err
 		}
 		u.PasswordLastSetAt = now
@@ -228,7 +228,7 @@ func (s *Service) CreateUser(ctx context.Context, email, phone, username, passwo
 	if err := s.checkFree(ctx, u); err != nil {
 		return u, err
 	}
-	if u.PasswordHash, err = s.pw.NewHash(ctx, password, &u); err != nil {
+	if u.PasswordHash, err = s.pw.NewHash(ctx, password, "password", &u); err != nil {
 		return u, err
 	}
 	u.PasswordLastSetAt = now

@@ -666,3 +666,27 @@ func TestProfileBounds(t *testing.T) {
 		t.Fatalf("sign-up with a long nickname: %s", r.Raw)
 	}
 }
+
+// A refused password is named by the field that carried it.
+func TestPasswordErrorsNameTheirField(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	u := signUpIn(t, env, "fields@example.com")
+	for _, c := range []struct {
+		path   string
+		body   map[string]any
+		prefix string
+	}{
+		{"/api/v3/update-password", map[string]any{"oldPassword": oldPW, "newPassword": "short"}, "newPassword: must be at least"},
+		{"/api/v3/update-password", map[string]any{"oldPassword": oldPW, "newPassword": oldPW}, "newPassword: must differ"},
+		{"/api/v3/update-password", map[string]any{"oldPassword": oldPW, "newPassword": "AAAA", "passwordEncryptType": "rsa"}, "newPassword: could not be decrypted"},
+		{"/api/v3/signup", map[string]any{"connection": "PASSWORD", "passwordPayload": map[string]any{"email": "f2@example.com", "password": "short"}}, "passwordPayload.password: must be at least"},
+	} {
+		if r := u.post(c.path, c.body); r.StatusCode != 400 || !strings.HasPrefix(r.Message, c.prefix) {
+			t.Errorf("%s %v: %s", c.path, c.body, r.Raw)
+		}
+	}
+	r := env.Post("/api/v3/reset-password", map[string]any{"password": "short", "passwordResetToken": env.ResetToken("fields@example.com")})
+	if r.StatusCode != 400 || !strings.HasPrefix(r.Message, "password: must be at least") {
+		t.Errorf("reset: %s", r.Raw)
+	}
+}

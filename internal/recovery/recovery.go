@@ -145,7 +145,7 @@ func (s *Service) Reset(ctx context.Context, password, encType, tok, lang string
 	if err != nil {
 		return fmt.Errorf("recovery: read account: %w", err)
 	}
-	newHash, err := s.accounts.ResetHash(ctx, pw, u)
+	newHash, err := s.accounts.ResetHash(ctx, pw, "password", u)
 	if err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func (s *Service) UpdateSignedIn(ctx context.Context, p session.Principal, passw
 	if err != nil {
 		return fmt.Errorf("recovery: read account: %w", err)
 	}
-	newHash, err := s.accounts.ResetHash(ctx, pw, u)
+	newHash, err := s.accounts.ResetHash(ctx, pw, "newPassword", u)
 	if err != nil {
 		return err
 	}
