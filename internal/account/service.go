@@ -136,6 +136,9 @@ func (s *Service) ParsePhone(field, number, countryCode string) (ident.Phone, er
 		return ident.Phone{}, apierr.BadRequest(field, "is required")
 	}
 	p, err := ident.ParsePhone(number, countryCode, s.region)
+	if errors.Is(err, ident.ErrCallCode) {
+		return p, apierr.BadRequest(field, "its country code is not a calling code such as +86")
+	}
 	if err != nil {
 		return p, apierr.BadRequest(field, "is not a valid phone number (add phoneCountryCode for numbers outside "+s.region+")")
 	}

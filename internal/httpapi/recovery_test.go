@@ -614,3 +614,15 @@ func TestSMSBudgetAndRegions(t *testing.T) {
 	clock.Advance(2 * time.Hour)
 	send("13900139004", "", "CHANNEL_REGISTER").MustOK(t)
 }
+
+// A bad country code is told as such, not as a bad number.
+func TestBadCountryCodeIsNamed(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	for _, cc := range []string{"+ 86", "99999", "-86", "+999"} {
+		r := env.Post("/api/v3/send-sms", map[string]any{"phoneNumber": "13800138000", "phoneCountryCode": cc, "channel": "CHANNEL_REGISTER"})
+		if r.StatusCode != 400 || !strings.Contains(r.Message, "country code") {
+			t.Errorf("%q: %s", cc, r.Raw)
+		}
+	}
+	env.Post("/api/v3/send-sms", map[string]any{"phoneNumber": "13800138000", "phoneCountryCode": "+86", "channel": "CHANNEL_REGISTER"}).MustOK(t)
+}

@@ -5,6 +5,7 @@ package ident
 import (
 	"errors"
 	"net/mail"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -24,6 +25,7 @@ type Email struct {
 var (
 	ErrEmail    = errors.New("not a valid email address")
 	ErrPhone    = errors.New("not a valid phone number")
+	ErrCallCode = errors.New("not a calling code such as +86")
 	ErrUsername = errors.New("must be 1 to 64 printable characters without spaces or @")
 )
 
@@ -77,8 +79,11 @@ func ParsePhone(number, countryCode, region string) (Phone, error) {
 	if cc != "" {
 		for _, r := range cc {
 			if r < '0' || r > '9' {
-				return Phone{}, ErrPhone
+				return Phone{}, ErrCallCode
 			}
+		}
+		if n, err := strconv.Atoi(cc); err != nil || phonenumbers.GetRegionCodeForCountryCode(n) == "ZZ" {
+			return Phone{}, ErrCallCode
 		}
 		if !strings.HasPrefix(number, "+") {
 			number = "+" + cc + strings.TrimLeft(number, "0")
