@@ -470,6 +470,9 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
+	if r := env.Do("GET", "/api/v3/send-email", nil); r.StatusCode != 404 || !strings.Contains(r.Message, "takes POST") {
+		t.Errorf("GET of a POST endpoint: %s", r.Raw)
+	}
 	if r := env.Post("/api/v3/send-email", `{"email":"a@b.co","channel":"CHANNEL_LOGIN"}`, "Content-Encoding", "gzip"); r.StatusCode != 400 || !strings.Contains(r.Message, "Content-Encoding") {
 		t.Errorf("a compressed body: %s", r.Raw)
 	}

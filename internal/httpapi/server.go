@@ -109,7 +109,10 @@ func New(o Options) *Server {
 	s := &Server{st: o.Store, accounts: o.Accounts, recovery: o.Recovery, sessions: o.Sessions, keys: o.Keys,
 		log: o.Logger, now: o.Now, rateLimit: o.RateLimitPerIP, proxies: o.TrustedProxies, issuer: o.Issuer, observe: o.Observe, outcome: o.Outcome}
 	mux := http.NewServeMux()
+	methods := map[string]string{} // path → the method it takes
 	api := func(pattern string, limited bool, h func(http.ResponseWriter, *http.Request) error) {
+		method, path, _ := strings.Cut(pattern, " ")
+		methods[path] = method
 		mux.Handle(pattern, s.adapt(h, true, limited))
 	}
 	api("GET /api/v3/system", false, s.handleSystem)
@@ -128,8 +131,11 @@ func New(o Options) *Server {
 		if sw, ok := w.(*statusWriter); ok {
 			sw.statusCode, sw.apiCode = 404, apierr.CodeNotFound
 		}
-		writeJSON(w, http.StatusOK, envelope{StatusCode: 404, Message: "no such endpoint: " + r.Method + " " + r.URL.Path,
-			APICode: apierr.CodeNotFound, RequestID: requestID(r.Context())})
+		msg := "no such endpoint: " + r.Method + " " + r.URL.Path
+		if m, ok := methods[r.URL.Path]; ok {
+			msg = r.URL.Path + " takes " + m + ", not " + r.Method
+		}
+		writeJSON(w, http.StatusOK, envelope{StatusCode: 404, Message: msg, APICode: apierr.CodeNotFound, RequestID: requestID(r.Context())})
 	})
 	s.routesOIDC(mux)
 	if o.Extra != nil {
