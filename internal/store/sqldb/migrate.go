@@ -70,12 +70,10 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	applied_at BIGINT NOT NULL
 )`
 
-// Status lists every known migration with the time it was applied,
-// creating the bookkeeping table if the database has none yet.
+// Status lists every known migration with the time it was applied, on a
+// database opened (and so migrated) by this binary: it only reads, since
+// the readiness probe, which anyone may call, runs it.
 func Status(ctx context.Context, c Conn, d Dialect, migs []Migration) ([]MigrationState, error) {
-	if _, err := c.ExecContext(ctx, createMigrationsTable); err != nil {
-		return nil, fmt.Errorf("%s: create schema_migrations: %w", d.Name, err)
-	}
 	rows, err := c.QueryContext(ctx, "SELECT version, applied_at FROM schema_migrations")
 	if err != nil {
 		return nil, fmt.Errorf("%s: read schema_migrations: %w", d.Name, err)
@@ -120,6 +118,9 @@ func statesOf(rows *sql.Rows, d Dialect, migs []Migration) ([]MigrationState, er
 // Migrate applies the pending migrations, each in its own transaction, and
 // returns the versions it applied.
 func Migrate(ctx context.Context, c Conn, d Dialect, migs []Migration, now time.Time) ([]int, error) {
+	if _, err := c.ExecContext(ctx, createMigrationsTable); err != nil {
+		return nil, fmt.Errorf("%s: create schema_migrations: %w", d.Name, err)
+	}
 	states, err := Status(ctx, c, d, migs)
 	if err != nil {
 		return nil, err
