@@ -60,7 +60,7 @@ func TestCLIMigrateStatusChangesNothing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "fresh.db")
 	env := []string{"KEYHAVEN_DATABASE_URL=sqlite://" + path}
 	out, stderr, err := runCLI(t, env, "migrate", "status")
-	if err != nil || strings.Contains(out, "appliedAt") || !strings.Contains(out, `"version": 1`) {
+	if err != nil || strings.Contains(out, "appliedAt") || !strings.Contains(out, `"version": 1`) || !strings.Contains(stderr, "no database at") {
 		t.Fatalf("status on a new database: %v %q %q", err, out, stderr)
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
@@ -147,5 +147,18 @@ func TestCLIAppUpdatePublicTakesEffectAtOnce(t *testing.T) {
 	}
 	if code, m := refresh(rt); code != 200 || m["refresh_token"] == nil {
 		t.Fatalf("refresh without the secret, public app: %d %v", code, m)
+	}
+}
+
+// Help asked for is help given: on stdout, exit 0.
+func TestCLIHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"help"}, {"help", "app"}, {"app", "--help"}, {"user", "-h"}, {"help", "migrate"}} {
+		out, stderr, err := runCLI(t, nil, args...)
+		if err != nil || !strings.Contains(out+stderr, "sage") {
+			t.Errorf("%v: %v %q %q", args, err, out, stderr)
+		}
+	}
+	if out, _, _ := runCLI(t, nil, "help", "app"); !strings.Contains(out, "app update") {
+		t.Errorf("help app: %q", out)
 	}
 }

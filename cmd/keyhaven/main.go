@@ -43,9 +43,10 @@ func main() {
 		stop()
 	}()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "keyhaven:", strings.ReplaceAll(err.Error(), "\n", "\nkeyhaven: "))
+		if errors.Is(err, flag.ErrHelp) {
+			return // help was asked for, and printed
 		}
+		fmt.Fprintln(os.Stderr, "keyhaven:", strings.ReplaceAll(err.Error(), "\n", "\nkeyhaven: "))
 		os.Exit(1)
 	}
 }
@@ -69,8 +70,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version":
 		fmt.Fprintln(stdout, "keyhaven", server.Version())
 		return nil
-	case "help":
-		fmt.Fprintln(stdout, "usage: keyhaven [serve|app create|app update|user create|migrate up|migrate status|loadtest|version] [flags]")
+	case "help", "-h", "--help":
+		if len(args) > 0 && args[0] != "help" {
+			return run(ctx, []string{args[0], "--help"}, getenv, stdout, stderr)
+		}
+		fmt.Fprintln(stdout, "usage: keyhaven [serve|app create|app update|user create|migrate up|migrate status|loadtest|version] [flags]\n"+
+			"       keyhaven help COMMAND   the command's flags")
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (try: serve, app create, app update, user create, migrate, loadtest, version)", cmd)
@@ -147,6 +152,12 @@ func tuneRuntime(cfg *config.Config, getenv func(string) string) {
 
 // adminFlags is an admin command's flag set, with the --config flag serve
 // has, so that both read the same file.
+// wantsHelp reports whether a command with subcommands was asked for help
+// instead of given one.
+func wantsHelp(args []string) bool {
+	return len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help")
+}
+
 func adminFlags(name string, stderr io.Writer) (fs *flag.FlagSet, configFile *string) {
 	fs = flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -173,6 +184,10 @@ func printJSON(w io.Writer, v any) error {
 func appCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	const usage = "usage: keyhaven app create --name NAME [--public] [--config FILE]\n" +
 		"       keyhaven app update --id ID [--public=true|false] [--logout-redirect-uri URL ...] [--config FILE]"
+	if wantsHelp(args) {
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
 	if len(args) == 0 || (args[0] != "create" && args[0] != "update") {
 		return errors.New(usage)
 	}
@@ -269,8 +284,13 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 }
 
 func userCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const usage = "usage: keyhaven user create --email E [--password P, or KEYHAVEN_USER_PASSWORD] [--phone N] [--username U] [--config FILE]"
+	if wantsHelp(args) {
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: keyhaven user create --email E --password P [--phone N] [--username U] [--config FILE]")
+		return errors.New(usage)
 	}
 	fs, configFile := adminFlags("keyhaven user create", stderr)
 	email := fs.String("email", "", "email address")
@@ -321,8 +341,13 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 func migrateCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const usage = "usage: keyhaven migrate up|status [--config FILE]"
+	if wantsHelp(args) {
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
 	if len(args) == 0 || (args[0] != "up" && args[0] != "status") {
-		return errors.New("usage: keyhaven migrate up|status [--config FILE]")
+		return errors.New(usage)
 	}
 	fs, configFile := adminFlags("keyhaven migrate "+args[0], stderr)
 	if err := fs.Parse(args[1:]); err != nil {
@@ -344,6 +369,12 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	states, err := server.MigrationStatus(ctx, cfg)
 	if err != nil {
 		return err
+	}
+	if driver, path, _ := cfg.Database(); driver == "sqlite" {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			// A mistyped path must not pass for a database to migrate.
+			fmt.Fprintf(stderr, "keyhaven: no database at %s yet: every migration is pending\n", path)
+		}
 	}
 	type row struct {
 		Version   int    `json:"version"`
