@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Email is a validated address: Address keeps the user's spelling, Key is
@@ -72,7 +73,7 @@ type Phone struct {
 // else region (ISO 3166 alpha-2) for numbers without a leading +.
 func ParsePhone(number, countryCode, region string) (Phone, error) {
 	number = strings.TrimSpace(number)
-	if number == "" || len(number) > 32 {
+	if number == "" || utf8.RuneCountInString(number) > 32 {
 		return Phone{}, ErrPhone
 	}
 	cc := strings.TrimPrefix(strings.TrimSpace(countryCode), "+")
@@ -123,13 +124,18 @@ func itoa(n int) string {
 	return string(b[i:])
 }
 
-// UsernameKey validates a username and returns its lookup form. Control and
+// UsernameKey validates a username and returns its lookup form: NFKC, so
+// the fullwidth ｂｏｂ is bob, and ASCII letters lower-cased. Control and
 // invisible characters are refused: a NUL cannot be stored in PostgreSQL,
-// and a zero-width character makes a look-alike of someone else's name.
+// and a zero-width or direction mark makes a look-alike of another name.
 func UsernameKey(s string) (string, error) {
 	if s == "" || utf8.RuneCountInString(s) > 64 || !utf8.ValidString(s) ||
 		strings.ContainsFunc(s, func(r rune) bool { return r == ' ' || r == '@' || !unicode.IsPrint(r) }) {
 		return "", ErrUsername
 	}
-	return asciiLower(s), nil
+	k := norm.NFKC.String(s)
+	if strings.ContainsFunc(k, func(r rune) bool { return r == ' ' || r == '@' || !unicode.IsPrint(r) }) {
+		return "", ErrUsername // a compatibility form that unfolds to a space or @
+	}
+	return asciiLower(k), nil
 }

@@ -47,7 +47,10 @@ func TestUsernameKey(t *testing.T) {
 	if k, err := ident.UsernameKey("Bea_张三-1"); err != nil || k != "bea_张三-1" {
 		t.Fatalf("got %q %v", k, err)
 	}
-	for _, bad := range []string{"", "a b", "a@b", "a\tb", "a\x00b", "a\u200bb", "a\u3000b", strings.Repeat("x", 65)} {
+	if k, err := ident.UsernameKey("ｂｏｂ"); err != nil || k != "bob" {
+		t.Fatalf("fullwidth: %q %v", k, err)
+	}
+	for _, bad := range []string{"", "a b", "a@b", "a\tb", "a\x00b", "a\u200bb", "a\u3000b", "\u202eboB", "a\uff20b", strings.Repeat("x", 65)} {
 		if _, err := ident.UsernameKey(bad); err == nil {
 			t.Errorf("UsernameKey(%q) accepted", bad)
 		}
