@@ -230,13 +230,14 @@ func (s *Service) SendSMSCode(ctx context.Context, channel, number, countryCode,
 	}
 	// The budget counts every code asked for, texted or not (an unknown
 	// number's reset code is not), so its answer tells nothing of accounts.
-	hour := s.now().Truncate(time.Hour)
+	now := s.now()
+	hour := now.Truncate(time.Hour)
 	if s.smsCap > 0 {
 		n, err := s.st.Count(ctx, smsBudget, hour)
 		if err != nil {
 			return fmt.Errorf("account: sms budget: %w", err)
 		}
-		if last, err := store.Sliding(ctx, s.st, smsBudget, n, time.Hour, s.now()); err != nil {
+		if last, err := store.Sliding(ctx, s.st, smsBudget, n, time.Hour, now); err != nil {
 			return fmt.Errorf("account: sms budget: %w", err)
 		} else if last+1 > float64(s.smsCap) {
 			return errSMSBudget
