@@ -352,3 +352,19 @@ func TestGracefulShutdownFinishesTheCurrentSend(t *testing.T) {
 		t.Errorf("%d messages left in the outbox: the send was not settled before exit", left)
 	}
 }
+
+// With KEYHAVEN_METRICS_LISTEN, /metrics is served there and not on the
+// public listener, whose counts would tell whether a code went out.
+func TestMetricsOnTheirOwnListener(t *testing.T) {
+	maddr := freeAddr(t)
+	p := StartProc(t, "KEYHAVEN_DATABASE_URL=sqlite://"+filepath.Join(t.TempDir(), "k.db"), "KEYHAVEN_METRICS_LISTEN="+maddr)
+	if code, _ := khtest.Get(t, p.URL+"/metrics"); code != 404 {
+		t.Fatalf("/metrics on the API listener: %d", code)
+	}
+	if code, body := khtest.Get(t, "http://"+maddr+"/metrics"); code != 200 || !strings.Contains(body, "keyhaven_signins_total") {
+		t.Fatalf("/metrics on its own listener: %d %.200s", code, body)
+	}
+	if code, _ := khtest.Get(t, p.URL+"/readyz"); code != 200 {
+		t.Fatalf("/readyz stays on the API listener: %d", code)
+	}
+}

@@ -98,11 +98,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("KEYHAVEN_LISTEN: %w", err)
 	}
+	var mln net.Listener
+	if cfg.MetricsListen != "" {
+		if mln, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("KEYHAVEN_METRICS_LISTEN: %w", err)
+		}
+	}
 	s, err := server.New(ctx, cfg, log, server.Options{Mount: server.Mount})
 	if err != nil {
 		ln.Close()
+		if mln != nil {
+			mln.Close()
+		}
 		return err
 	}
+	s.MetricsListener = mln
 	defer func() {
 		if err := s.CloseWithin(5 * time.Second); err != nil {
 			log.Warn("keyhaven stop", "err", err)
@@ -113,7 +124,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stdout, "Created the first application. Save its secret now: it is not shown again.\n"+
 			"  app id:     %s\n  app secret: %s\n", s.BootstrapApp.ID, s.BootstrapApp.Secret)
 	}
-	log.Info("keyhaven serving", "addr", ln.Addr().String(), "issuer", cfg.Issuer(),
+	log.Info("keyhaven serving", "addr", ln.Addr().String(), "metrics_addr", cfg.MetricsListen, "issuer", cfg.Issuer(),
 		"startup_ms", time.Since(start).Milliseconds(), "version", server.Version())
 	err = s.Run(ctx, ln, cfg.ShutdownTimeout)
 	log.Info("keyhaven stopped")

@@ -37,6 +37,7 @@ func (s Secret) Reveal() string { return string(s) }
 // Config is every setting.
 type Config struct {
 	Listen             string
+	MetricsListen      string // if set, /metrics is served here and not on Listen
 	PublicURL          string // issuer and links; default http://<listen>
 	DatabaseURL        Secret
 	DBMaxConns         int
@@ -164,6 +165,7 @@ func duration(key, help string, min time.Duration, p func(*Config) *time.Duratio
 func Settings() []Setting {
 	return []Setting{
 		text("listen", "address to listen on", func(c *Config) *string { return &c.Listen }),
+		text("metrics-listen", "if set, /metrics is served on this address only (keep it off the public listener)", func(c *Config) *string { return &c.MetricsListen }),
 		text("public-url", "external base URL (token issuer, links); default http://<listen>", func(c *Config) *string { return &c.PublicURL }),
 		secret("database-url", "sqlite:///abs/path.db, sqlite://rel/path.db or postgres://user:pass@host:port/db", func(c *Config) *Secret { return &c.DatabaseURL }),
 		number("db-max-conns", "PostgreSQL connections in all (a quarter of them for reads)", 1, func(c *Config) *int { return &c.DBMaxConns }),
@@ -362,6 +364,9 @@ func (c *Config) validate() []error {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("KEYHAVEN_LISTEN", "must be host:port, got %q", c.Listen)
+	}
+	if _, _, err := net.SplitHostPort(c.MetricsListen); c.MetricsListen != "" && (err != nil || c.MetricsListen == c.Listen) {
+		bad("KEYHAVEN_METRICS_LISTEN", "must be host:port other than KEYHAVEN_LISTEN, got %q", c.MetricsListen)
 	}
 	if _, _, err := c.Database(); err != nil {
 		bad("KEYHAVEN_DATABASE_URL", "%v", err)

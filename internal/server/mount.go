@@ -43,5 +43,7 @@ func mountOps(s *Server, mux *http.ServeMux) {
 	}
 	mux.Handle("GET /healthz", ops.Healthz())
 	mux.Handle("GET /readyz", ops.Readyz(s.Log, 2*time.Second, checks...))
-	mux.Handle("GET /metrics", s.Metrics.Handler())
+	if s.Config.MetricsListen == "" {
+		mux.Handle("GET /metrics", s.Metrics.Handler())
+	}
 }

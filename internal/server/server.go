@@ -48,6 +48,9 @@ type Server struct {
 	Log      *slog.Logger
 	// Metrics counts requests, hashing, codes and the outbox (/metrics).
 	Metrics *ops.Metrics
+	// MetricsListener, if set before Run, serves /metrics in place of the
+	// API's listener (KEYHAVEN_METRICS_LISTEN).
+	MetricsListener net.Listener
 	// BootstrapApp is the installation's first app when no credentials are
 	// configured; Secret is set only on the start that created it (it is
 	// shown once).
@@ -280,6 +283,15 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, drain time.Duration) 
 	srv := &http.Server{Handler: s.HTTP, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn)}
+	if s.MetricsListener != nil {
+		// Only /metrics, for the monitoring network: its counts would tell
+		// the public whether a code went out. It stops with the process.
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.Metrics.Handler())
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: srv.ErrorLog}
+		go func() { _ = msrv.Serve(s.MetricsListener) }()
+		defer msrv.Close()
+	}
 	var wg sync.WaitGroup
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	wg.Add(2)
