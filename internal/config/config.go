@@ -260,7 +260,11 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	for _, s := range settings {
 		v := new(string)
 		flagVals[s.Key] = v
-		fs.StringVar(v, s.Key, "", s.Help+" ("+s.Env+")")
+		help := s.Help + " (" + s.Env
+		if d := s.get(&c); d != "" && !s.Secret {
+			help += "; default " + d // the flag's own default stays "", so Visit sees only flags given
+		}
+		fs.StringVar(v, s.Key, "", help+")")
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
