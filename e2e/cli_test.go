@@ -46,8 +46,11 @@ func TestCLIAdminCommandsPrintJSON(t *testing.T) {
 	}
 	// The policy applies here too, and the refusal is one clear line.
 	_, stderr, err = runCLI(t, env, "user", "create", "--email", "weak@example.com", "--password", "password")
-	if err == nil || !strings.Contains(stderr, "password") {
+	if err == nil || !strings.Contains(stderr, "keyhaven: --password: ") {
 		t.Fatalf("weak password accepted: %v %q", err, stderr)
+	}
+	if _, stderr, err = runCLI(t, env, "user", "create", "--email", "not-an-address", "--password", "a fine passphrase 9"); err == nil || !strings.Contains(stderr, "keyhaven: --email: ") {
+		t.Fatalf("a bad address: %v %q", err, stderr)
 	}
 	out, _, err = runCLI(t, env, "migrate", "status")
 	if err != nil || !strings.Contains(out, `"version": 1`) || !strings.Contains(out, "appliedAt") {

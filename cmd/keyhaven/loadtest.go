@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -53,6 +54,9 @@ func loadtestCmd(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if err := loadtest.CheckLoopbackURL(cfg.URL); err != nil {
 		return fmt.Errorf("--url: %w", err)
+	}
+	if cfg.AppID == "" {
+		return errors.New("--app-id: is required (the server's KEYHAVEN_APP_ID)")
 	}
 	ln, err := net.Listen("tcp", *smtpAddr)
 	if err != nil {

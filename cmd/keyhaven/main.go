@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/keyhaven/keyhaven/internal/apierr"
 	"github.com/keyhaven/keyhaven/internal/config"
 	"github.com/keyhaven/keyhaven/internal/pwhash"
 	"github.com/keyhaven/keyhaven/internal/server"
@@ -345,6 +346,12 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		if len(out) > 0 {
 			_ = printJSON(stdout, out)
+		}
+		if e, ok := apierr.As(err); ok {
+			// The checks are sign-up's: name the flag, not the API field.
+			if field, problem, ok := strings.Cut(e.Message, ": "); ok && !strings.Contains(field, " ") {
+				return errors.New("--" + strings.TrimPrefix(field, "passwordPayload.") + ": " + problem)
+			}
 		}
 		return err
 	}
