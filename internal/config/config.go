@@ -364,7 +364,9 @@ func readYAML(path string) (map[string]string, error) {
 func (c *Config) validate() []error {
 	var errs []error
 	bad := func(env, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{env}, args...)...))
+		// The value may have come from the file or a flag: name those too.
+		key := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "KEYHAVEN_")), "_", "-")
+		errs = append(errs, fmt.Errorf("%s (%s): "+format, append([]any{env, key}, args...)...))
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("KEYHAVEN_LISTEN", "must be host:port, got %q", c.Listen)

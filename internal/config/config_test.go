@@ -113,7 +113,7 @@ func TestAccessTokenAlg(t *testing.T) {
 	} {
 		c, err := config.Load(nil, env(map[string]string{"KEYHAVEN_ACCESS_TOKEN_ALG": tt.value}), io.Discard)
 		if tt.want == "" {
-			if err == nil || !strings.Contains(err.Error(), "KEYHAVEN_ACCESS_TOKEN_ALG: must be ES256 or RS256") {
+			if err == nil || !strings.Contains(err.Error(), "KEYHAVEN_ACCESS_TOKEN_ALG (access-token-alg): must be ES256 or RS256") {
 				t.Errorf("%q: got %v, want an error naming KEYHAVEN_ACCESS_TOKEN_ALG", tt.value, err)
 			}
 			continue
