@@ -32,29 +32,32 @@ func (s *Service) UpdateProfile(ctx context.Context, p session.Principal, in Pro
 		return u, err
 	}
 	pr := ProfileOf(u)
-	set := func(dst *string, v *string) {
+	// Only what the request sets is checked: a stored profile from before
+	// the bounds must not block an unrelated update.
+	var sent Profile
+	set := func(dst, sentDst *string, v *string) {
 		if v != nil {
-			*dst = *v
+			*dst, *sentDst = *v, *v
 		}
 	}
-	set(&pr.Name, in.Name)
-	set(&pr.Nickname, in.Nickname)
-	set(&pr.Photo, in.Photo)
-	set(&pr.ExternalID, in.ExternalID)
-	set(&pr.Birthdate, in.Birthdate)
-	set(&pr.Country, in.Country)
-	set(&pr.Province, in.Province)
-	set(&pr.City, in.City)
-	set(&pr.Address, in.Address)
-	set(&pr.StreetAddress, in.StreetAddress)
-	set(&pr.PostalCode, in.PostalCode)
-	set(&pr.Gender, in.Gender)
-	set(&pr.Company, in.Company)
-	set(&pr.IdentityNumber, in.IdentityNumber)
+	set(&pr.Name, &sent.Name, in.Name)
+	set(&pr.Nickname, &sent.Nickname, in.Nickname)
+	set(&pr.Photo, &sent.Photo, in.Photo)
+	set(&pr.ExternalID, &sent.ExternalID, in.ExternalID)
+	set(&pr.Birthdate, &sent.Birthdate, in.Birthdate)
+	set(&pr.Country, &sent.Country, in.Country)
+	set(&pr.Province, &sent.Province, in.Province)
+	set(&pr.City, &sent.City, in.City)
+	set(&pr.Address, &sent.Address, in.Address)
+	set(&pr.StreetAddress, &sent.StreetAddress, in.StreetAddress)
+	set(&pr.PostalCode, &sent.PostalCode, in.PostalCode)
+	set(&pr.Gender, &sent.Gender, in.Gender)
+	set(&pr.Company, &sent.Company, in.Company)
+	set(&pr.IdentityNumber, &sent.IdentityNumber, in.IdentityNumber)
 	if in.CustomData != nil {
-		pr.CustomData = in.CustomData
+		pr.CustomData, sent.CustomData = in.CustomData, in.CustomData
 	}
-	if err := pr.check(""); err != nil {
+	if err := sent.check(""); err != nil {
 		return u, err
 	}
 	if in.Username != nil && *in.Username != u.Username {

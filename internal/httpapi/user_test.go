@@ -665,6 +665,16 @@ func TestProfileBounds(t *testing.T) {
 	if r.StatusCode != 400 || !strings.HasPrefix(r.Message, "profile.nickname:") {
 		t.Fatalf("sign-up with a long nickname: %s", r.Raw)
 	}
+	// A profile stored before the bounds does not block other fields.
+	stored, err := env.Server.Store.GetUserByEmail(t.Context(), "bounds@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.Profile = []byte(`{"name":"` + long + long + `","photo":"/avatars/me.png"}`)
+	if err := env.Server.Store.UpdateUser(t.Context(), stored, store.FieldProfile); err != nil {
+		t.Fatal(err)
+	}
+	u.post("/api/v3/update-profile", map[string]any{"nickname": "later"}).MustOK(t)
 }
 
 // A refused password is named by the field that carried it.
