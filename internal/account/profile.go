@@ -67,7 +67,7 @@ func (s *Service) UpdateProfile(ctx context.Context, p session.Principal, in Pro
 			}
 			u.Username, u.UsernameKey = "", ""
 		} else {
-			key, err := ident.UsernameKey(*in.Username)
+			key, err := ident.NewUsername(*in.Username)
 			if err != nil {
 				return u, apierr.BadRequest("username", err.Error())
 			}

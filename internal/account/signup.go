@@ -56,7 +56,7 @@ func (s *Service) Register(ctx context.Context, in SignUp) (store.User, error) {
 			u.Email, u.EmailKey = e.Address, e.Key
 		}
 		if in.Username != "" {
-			key, err := ident.UsernameKey(in.Username)
+			key, err := ident.NewUsername(in.Username)
 			if err != nil {
 				return u, apierr.BadRequest("passwordPayload.username", err.Error())
 			}
@@ -220,7 +220,7 @@ func (s *Service) CreateUser(ctx context.Context, email, phone, username, passwo
 	}
 	u.Phone = p.E164
 	if username != "" {
-		if u.UsernameKey, err = ident.UsernameKey(username); err != nil {
+		if u.UsernameKey, err = ident.NewUsername(username); err != nil {
 			return u, apierr.BadRequest("username", err.Error())
 		}
 		u.Username = username

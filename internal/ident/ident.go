@@ -24,10 +24,11 @@ type Email struct {
 // ErrEmail and ErrPhone are returned for values that are not addresses or
 // numbers; callers name the field.
 var (
-	ErrEmail    = errors.New("not a valid email address")
-	ErrPhone    = errors.New("not a valid phone number")
-	ErrCallCode = errors.New("not a calling code such as +86")
-	ErrUsername = errors.New("must be 1 to 64 printable characters without spaces or @")
+	ErrEmail        = errors.New("not a valid email address")
+	ErrPhone        = errors.New("not a valid phone number")
+	ErrCallCode     = errors.New("not a calling code such as +86")
+	ErrUsername     = errors.New("must be 1 to 64 printable characters without spaces or @")
+	ErrUsernameForm = errors.New("must be written in plain characters (for example b, not the fullwidth ｂ)")
 )
 
 // ParseEmail validates an address. Only ASCII letters are case-folded: full
@@ -66,7 +67,7 @@ type Phone struct {
 	E164        string // +8613800138000: the lookup form
 	National    string // 13800138000
 	CountryCode string // +86
-	Region      string // CN (ISO 3166), "" for a non-geographic number
+	Region      string // CN (ISO 3166); "001" for a non-geographic number
 }
 
 // ParsePhone normalises number, with countryCode ("+86", "86") when given,
@@ -124,18 +125,32 @@ func itoa(n int) string {
 	return string(b[i:])
 }
 
-// UsernameKey validates a username and returns its lookup form: NFKC, so
-// the fullwidth ｂｏｂ is bob, and ASCII letters lower-cased. Control and
-// invisible characters are refused: a NUL cannot be stored in PostgreSQL,
-// and a zero-width or direction mark makes a look-alike of another name.
+// UsernameKey returns the lookup form of a username: ASCII letters
+// lower-cased, as every stored key was made. It refuses only what no name
+// can hold, so a lookup finds names stored before NewUsername's rules.
 func UsernameKey(s string) (string, error) {
-	if s == "" || utf8.RuneCountInString(s) > 64 || !utf8.ValidString(s) ||
-		strings.ContainsFunc(s, func(r rune) bool { return r == ' ' || r == '@' || !unicode.IsPrint(r) }) {
+	if s == "" || utf8.RuneCountInString(s) > 64 || !utf8.ValidString(s) || strings.ContainsAny(s, " \t\r\n@\x00") {
 		return "", ErrUsername
 	}
-	k := norm.NFKC.String(s)
-	if strings.ContainsFunc(k, func(r rune) bool { return r == ' ' || r == '@' || !unicode.IsPrint(r) }) {
-		return "", ErrUsername // a compatibility form that unfolds to a space or @
+	return asciiLower(s), nil
+}
+
+// NewUsername checks a username being set and returns its lookup form.
+// Beyond UsernameKey's rules it refuses control and invisible characters (a
+// NUL cannot be stored in PostgreSQL, and a zero-width space or direction
+// mark makes a look-alike of another name; the joiners ZWNJ and ZWJ stay,
+// as Persian and Indic names need them) and compatibility forms such as
+// the fullwidth ｂｏｂ, a look-alike of bob: its NFKC form must be itself.
+func NewUsername(s string) (string, error) {
+	k, err := UsernameKey(s)
+	if err != nil {
+		return "", err
 	}
-	return asciiLower(k), nil
+	if strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) && r != '\u200c' && r != '\u200d' }) {
+		return "", ErrUsername
+	}
+	if !norm.NFKC.IsNormalString(s) {
+		return "", ErrUsernameForm
+	}
+	return k, nil
 }

@@ -43,14 +43,24 @@ func TestParseEmail(t *testing.T) {
 	}
 }
 
-func TestUsernameKey(t *testing.T) {
-	if k, err := ident.UsernameKey("Bea_张三-1"); err != nil || k != "bea_张三-1" {
+func TestUsernames(t *testing.T) {
+	if k, err := ident.NewUsername("Bea_张三-1"); err != nil || k != "bea_张三-1" {
 		t.Fatalf("got %q %v", k, err)
 	}
-	if k, err := ident.UsernameKey("ｂｏｂ"); err != nil || k != "bob" {
-		t.Fatalf("fullwidth: %q %v", k, err)
+	if _, err := ident.NewUsername("می\u200cخواهم"); err != nil { // ZWNJ, as Persian writes
+		t.Fatalf("ZWNJ: %v", err)
 	}
-	for _, bad := range []string{"", "a b", "a@b", "a\tb", "a\x00b", "a\u200bb", "a\u3000b", "\u202eboB", "a\uff20b", strings.Repeat("x", 65)} {
+	// New names: no invisible characters, no compatibility forms.
+	for _, bad := range []string{"", "a b", "a@b", "a\tb", "a\x00b", "a\u200bb", "a\u3000b", "\u202eboB", "ｂｏｂ", "a\uff20b", strings.Repeat("x", 65)} {
+		if _, err := ident.NewUsername(bad); err == nil {
+			t.Errorf("NewUsername(%q) accepted", bad)
+		}
+	}
+	// Lookups find names stored before those rules, as they were keyed.
+	if k, err := ident.UsernameKey("ｂｏｂ"); err != nil || k != "ｂｏｂ" {
+		t.Fatalf("legacy fullwidth lookup: %q %v", k, err)
+	}
+	for _, bad := range []string{"", "a b", "a@b", "a\x00b"} {
 		if _, err := ident.UsernameKey(bad); err == nil {
 			t.Errorf("UsernameKey(%q) accepted", bad)
 		}
