@@ -36,6 +36,22 @@ var throttleTests = []test{
 			}
 		}
 	}},
+	{"HitOnlyLengthensALife", func(t *testing.T, st store.Store) {
+		// A counter made to live one window, hit again by a caller that
+		// keeps it two (a sliding count reads it as the previous window),
+		// lives two; a shorter life never shortens it.
+		win := t0.Truncate(time.Hour)
+		_, err := st.Hit(ctx, "send:a", win, win.Add(time.Hour))
+		ok(t, err)
+		_, err = st.Hit(ctx, "send:a", win, win.Add(2*time.Hour))
+		ok(t, err)
+		_, err = st.Hit(ctx, "send:a", win, win.Add(time.Hour))
+		ok(t, err)
+		ok(t, st.Sweep(ctx, win.Add(90*time.Minute)))
+		if n, err := st.Count(ctx, "send:a", win); err != nil || n != 3 {
+			t.Fatalf("after a sweep within its longer life: %d (%v), want 3", n, err)
+		}
+	}},
 	{"Unhit", func(t *testing.T, st store.Store) {
 		win := t0.Truncate(time.Hour)
 		for range 2 {
