@@ -230,17 +230,21 @@ func (s *Service) SendSMSCode(ctx context.Context, channel, number, countryCode,
 	}
 	// The budget counts every code asked for, texted or not (an unknown
 	// number's reset code is not), so its answer tells nothing of accounts.
+	// It is counted before it is checked, so requests racing at the cap
+	// cannot all pass it; one refused, or not issued, gives its count back.
 	now := s.now()
 	hour := now.Truncate(time.Hour)
 	if s.smsCap > 0 {
-		n, err := s.st.Count(ctx, smsBudget, hour)
+		n, err := s.st.Hit(ctx, smsBudget, hour, hour.Add(2*time.Hour))
 		if err != nil {
 			return fmt.Errorf("account: sms budget: %w", err)
 		}
-		if last, err := store.Sliding(ctx, s.st, smsBudget, n, time.Hour, now); err != nil {
-			return fmt.Errorf("account: sms budget: %w", err)
-		} else if last+1 > float64(s.smsCap) {
-			return errSMSBudget
+		last, err := store.Sliding(ctx, s.st, smsBudget, n, time.Hour, now)
+		if err == nil && last > float64(s.smsCap) {
+			err = errSMSBudget
+		}
+		if err != nil {
+			return s.giveBackSMS(ctx, hour, err)
 		}
 	}
 	send := true
@@ -263,13 +267,20 @@ func (s *Service) SendSMSCode(ctx context.Context, channel, number, countryCode,
 			return s.msgs.CodeSMS(lang, channel, p, code, ttl)
 		}
 	}
-	if err := s.codes.Issue(ctx, passcode.PhoneTarget(p.E164), channel, build); err != nil || s.smsCap == 0 {
-		return err
+	err = s.codes.Issue(ctx, passcode.PhoneTarget(p.E164), channel, build)
+	if err != nil && s.smsCap > 0 {
+		return s.giveBackSMS(ctx, hour, err)
 	}
-	if _, err := s.st.Hit(ctx, smsBudget, hour, hour.Add(2*time.Hour)); err != nil {
-		return fmt.Errorf("account: sms budget: %w", err)
+	return err
+}
+
+// giveBackSMS takes back a count of the SMS budget for a code not issued,
+// and returns err.
+func (s *Service) giveBackSMS(ctx context.Context, hour time.Time, err error) error {
+	if uerr := s.st.Unhit(ctx, smsBudget, hour); uerr != nil {
+		return errors.Join(err, fmt.Errorf("account: sms budget: %w", uerr))
 	}
-	return nil
+	return err
 }
 
 // smsBudget is the counter of code texts asked for, across replicas.

@@ -340,3 +340,24 @@ func TestUnbindsRacingKeepAWayToSignIn(t *testing.T) {
 		}
 	}
 }
+
+// Code texts asked for at once cannot all pass the SMS budget: it is
+// counted before it is checked.
+func TestSMSBudgetHoldsUnderConcurrency(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash, khtest.WithConfig(func(c *config.Config) { c.SMSHourlyCap = 5 }))
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if st, _ := post(env, "/api/v3/send-sms", "", map[string]any{"phoneNumber": fmt.Sprintf("1390014%04d", i), "channel": "CHANNEL_REGISTER"}); st == 200 {
+				ok.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := ok.Load(); n != 5 {
+		t.Fatalf("%d texts accepted at once under a budget of 5", n)
+	}
+}
