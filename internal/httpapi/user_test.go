@@ -248,8 +248,8 @@ func TestDeleteAccount(t *testing.T) {
 }
 
 // A deleteAccountToken (as the update-email and update-phone tokens) works
-// only in the session that asked for it: not in the user's other session,
-// one opened after a reset, nor another app's.
+// only in the session that asked for it: not in the user's other session
+// (as one opened after a reset would be), nor another app's.
 func TestActionTokensStayInTheirSession(t *testing.T) {
 	env := khtest.Start(t, khtest.FastHash)
 	other := store.App{ID: "app-other-0001", Name: "other", SecretHash: server.HashSecret("other-secret-0123456789"), CreatedAt: time.Now()}

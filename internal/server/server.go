@@ -288,8 +288,13 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, drain time.Duration) 
 		// the public whether a code went out. It stops with the process.
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", s.Metrics.Handler())
-		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: srv.ErrorLog}
-		go func() { _ = msrv.Serve(s.MetricsListener) }()
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: srv.ErrorLog}
+		go func() {
+			if err := msrv.Serve(s.MetricsListener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.Log.Error("metrics listener stopped", "err", err)
+			}
+		}()
 		defer msrv.Close()
 	}
 	var wg sync.WaitGroup

@@ -747,13 +747,13 @@ func (db *DB) IssueCode(ctx context.Context, c store.Code, minInterval time.Dura
 const (
 	codeUpsert = "ON CONFLICT(target, channel) DO UPDATE SET code_hash = excluded.code_hash, attempts = 0, " +
 		"created_at = excluded.created_at, expires_at = excluded.expires_at, used_at = 0 WHERE codes.created_at <= ?"
-	countQuery    = "SELECT count FROM throttles WHERE key = ? AND window_start = ?"
+	countQuery = "SELECT count FROM throttles WHERE key = ? AND window_start = ?"
 	// A counter's life only grows: one made by an older build (or a caller
 	// that keeps it shorter) must still be there when a sliding count reads
 	// it as the previous window.
 	counterUpsert = "ON CONFLICT(key, window_start) DO UPDATE SET count = throttles.count + 1, " +
 		"expires_at = CASE WHEN excluded.expires_at > throttles.expires_at THEN excluded.expires_at ELSE throttles.expires_at END"
-	outboxInsert  = "INSERT INTO outbox(kind, payload, attempts, created_at, not_before, expires_at, leased_until, last_error) "
+	outboxInsert = "INSERT INTO outbox(kind, payload, attempts, created_at, not_before, expires_at, leased_until, last_error) "
 )
 
 // issueCodeCTE is IssueCode as one statement: reading the count, BEGIN,

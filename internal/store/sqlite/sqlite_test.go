@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/keyhaven/keyhaven/internal/store"
@@ -48,6 +49,8 @@ func TestReopenKeepsMigrations(t *testing.T) {
 // The file holds the keys, the pepper and the password hashes: only its
 // owner may read it, and its WAL, even in a directory others can list.
 func TestDatabaseFilesAreTheOwnersAlone(t *testing.T) {
+	old := syscall.Umask(0o022) // the usual one, which leaves files world-readable
+	defer syscall.Umask(old)
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
