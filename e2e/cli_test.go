@@ -164,4 +164,8 @@ func TestCLIHelp(t *testing.T) {
 	if out, _, _ := runCLI(t, nil, "help", "app"); !strings.Contains(out, "app update") {
 		t.Errorf("help app: %q", out)
 	}
+	// A typo gets one line, not the whole list.
+	if _, stderr, err := runCLI(t, nil, "serve", "--bogus"); err == nil || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "--help") {
+		t.Errorf("serve --bogus: %v %q", err, stderr)
+	}
 }

@@ -254,7 +254,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	c := Default()
 	settings := Settings()
 	fs := flag.NewFlagSet("keyhaven serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // the error is returned; the list printed only on --help
 	configFile := fs.String("config", getenv("KEYHAVEN_CONFIG"), "YAML config file (also KEYHAVEN_CONFIG)")
 	flagVals := map[string]*string{}
 	for _, s := range settings {
@@ -266,8 +266,13 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		}
 		fs.StringVar(v, s.Key, "", help+")")
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stderr, "usage: keyhaven serve [flags]; each flag may be given as its environment variable or in the --config file")
+		fs.SetOutput(stderr)
+		fs.PrintDefaults()
 		return c, err
+	} else if err != nil {
+		return c, fmt.Errorf("%w (keyhaven serve --help lists the flags)", err)
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
