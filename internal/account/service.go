@@ -139,6 +139,9 @@ func (s *Service) ParsePhone(field, number, countryCode string) (ident.Phone, er
 	if errors.Is(err, ident.ErrCallCode) {
 		return p, apierr.BadRequest(field, "its country code is not a calling code such as +86")
 	}
+	if errors.Is(err, ident.ErrCallCodeDiff) {
+		return p, apierr.BadRequest(field, "starts with a country code other than the one given in its country code field")
+	}
 	if err != nil {
 		return p, apierr.BadRequest(field, "is not a valid phone number (add phoneCountryCode for numbers outside "+s.region+")")
 	}

@@ -627,5 +627,9 @@ func TestBadCountryCodeIsNamed(t *testing.T) {
 			t.Errorf("%q: %s", cc, r.Raw)
 		}
 	}
+	if r := env.Post("/api/v3/send-sms", map[string]any{"phoneNumber": "+1 201 555 0123", "phoneCountryCode": "+86", "channel": "CHANNEL_REGISTER"}); r.StatusCode != 400 || !strings.Contains(r.Message, "other than") {
+		t.Errorf("a number and a country code that disagree: %s", r.Raw)
+	}
 	env.Post("/api/v3/send-sms", map[string]any{"phoneNumber": "13800138000", "phoneCountryCode": "+86", "channel": "CHANNEL_REGISTER"}).MustOK(t)
+	env.Post("/api/v3/send-sms", map[string]any{"phoneNumber": "+8613800138001", "phoneCountryCode": "+86", "channel": "CHANNEL_REGISTER"}).MustOK(t)
 }

@@ -27,6 +27,7 @@ var (
 	ErrEmail        = errors.New("not a valid email address")
 	ErrPhone        = errors.New("not a valid phone number")
 	ErrCallCode     = errors.New("not a calling code such as +86")
+	ErrCallCodeDiff = errors.New("the number's calling code and phoneCountryCode differ")
 	ErrUsername     = errors.New("must be 1 to 64 printable characters without spaces or @")
 	ErrUsernameForm = errors.New("must be written in plain characters (for example b, not the fullwidth ｂ)")
 )
@@ -98,6 +99,10 @@ func ParsePhone(number, countryCode, region string) (Phone, error) {
 	n, err := phonenumbers.Parse(number, region)
 	if err != nil || !phonenumbers.IsValidNumber(n) {
 		return Phone{}, ErrPhone
+	}
+	if cc != "" && strconv.Itoa(int(n.GetCountryCode())) != cc {
+		// "+1 201…" with phoneCountryCode "+86": which one was meant?
+		return Phone{}, ErrCallCodeDiff
 	}
 	return phoneOf(n), nil
 }
