@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,11 +19,16 @@ import (
 func (s *Server) routesOIDC(mux *http.ServeMux) {
 	plain := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, h) }
 	plain("GET /oidc/.well-known/jwks.json", s.handleJWKS)
+	// OIDC Discovery §4 puts the document under the issuer, which is the
+	// public URL's root; GenAuth serves it under /oidc, so both answer.
+	plain("GET /.well-known/openid-configuration", s.handleDiscovery)
 	plain("GET /oidc/.well-known/openid-configuration", s.handleDiscovery)
 	plain("POST /oidc/token", s.handleToken)
 	plain("POST /oidc/token/introspection", s.handleIntrospect)
 	plain("POST /oidc/token/revocation", s.handleRevoke)
+	// RP-Initiated Logout §2: GET and POST both.
 	plain("GET /oidc/session/end", s.handleEndSession)
+	plain("POST /oidc/session/end", s.handleEndSession)
 	plain("GET /oidc/me", s.handleMe)
 	plain("POST /oidc/me", s.handleMe)
 }
@@ -70,6 +76,13 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 // without the app. A public app may send its id alone. A secret sent is
 // always checked.
 func (s *Server) oauthClient(w http.ResponseWriter, r *http.Request) (store.App, url.Values, bool) {
+	// RFC 6749 §3.2, RFC 7662 §2.1, RFC 7009 §2.1: a form body. Any other
+	// type would be read as an empty form and answered as if its fields
+	// were missing.
+	if !isForm(r) {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "Content-Type must be application/x-www-form-urlencoded")
+		return store.App{}, nil, false
+	}
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded, at most 1 MiB")
 		return store.App{}, nil, false
@@ -125,7 +138,12 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if gt := form.Get("grant_type"); gt != "refresh_token" {
+	gt := form.Get("grant_type")
+	if gt == "" {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "grant_type is required")
+		return
+	}
+	if gt != "refresh_token" {
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "only refresh_token is supported")
 		return
 	}
@@ -181,17 +199,32 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// handleEndSession serves GET /oidc/session/end (buildLogoutUrl's target):
+// isForm reports whether r's body is declared a form.
+func isForm(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+// handleEndSession serves /oidc/session/end (buildLogoutUrl's target):
 // ends the session named by id_token_hint, expired or not, and redirects to
 // post_logout_redirect_uri only if it is on the issuer's own origin or is a
 // relative path; anything else would be an open redirect. A hint that is not
 // one of our id tokens, or a session that could not be ended, is said so,
 // never answered "signed out".
 func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	if r.Method == http.MethodPost && !isForm(r) {
+		http.Error(w, "Content-Type must be application/x-www-form-urlencoded: nothing was signed out", http.StatusBadRequest)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "the parameters must be a form of at most 1 MiB: nothing was signed out", http.StatusBadRequest)
+		return
+	}
+	q := r.Form // the query, and a POST's body
 	w.Header().Set("Cache-Control", "no-store")
 	var appID string // the app the hint was issued to
-	if hint := q.Get("id_token_hint"); hint != "" {
+	hint := q.Get("id_token_hint")
+	if hint != "" {
 		var c struct {
 			session.IDClaims
 			AZP string `json:"azp"` // an access token's, which names its session too
@@ -211,18 +244,35 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	}
 	target := q.Get("post_logout_redirect_uri")
 	if target != "" && (s.sameOrigin(target) || s.registeredLogoutRedirect(r, appID, target)) {
-		if st := q.Get("state"); st != "" {
-			sep := "?"
-			if strings.Contains(target, "?") {
-				sep = "&"
-			}
-			target += sep + "state=" + url.QueryEscape(st)
-		}
-		http.Redirect(w, r, target, http.StatusFound)
+		http.Redirect(w, r, withState(target, q.Get("state")), http.StatusFound)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if hint == "" {
+		// Sessions are bearer tokens, not cookies: without a hint there is
+		// nothing here to end.
+		_, _ = w.Write([]byte("No id_token_hint was given, so no session was ended here.\n"))
+		return
+	}
 	_, _ = w.Write([]byte("You are signed out.\n"))
+}
+
+// withState adds state to target's query, before any fragment, which a
+// browser would otherwise keep to itself.
+func withState(target, state string) string {
+	if state == "" {
+		return target
+	}
+	base, frag, hasFrag := strings.Cut(target, "#")
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	base += sep + "state=" + url.QueryEscape(state)
+	if hasFrag {
+		base += "#" + frag
+	}
+	return base
 }
 
 // registeredLogoutRedirect reports whether target is, exactly, one of the

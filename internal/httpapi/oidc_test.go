@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -229,5 +231,85 @@ func TestConfidentialAppMustAuthenticate(t *testing.T) {
 	}
 	if _, m := call("/oidc/token/introspection", url.Values{"token": {rt}}, ""); m["active"] != false {
 		t.Fatalf("introspect after revoke: %v", m)
+	}
+}
+
+// OIDC Discovery §4: the document is found under the issuer, the public
+// URL's root, as well as under GenAuth's /oidc.
+func TestDiscoveryUnderIssuer(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	for _, path := range []string{"/.well-known/openid-configuration", "/oidc/.well-known/openid-configuration"} {
+		var disc map[string]any
+		getJSON(t, env.URL+path, &disc)
+		if disc["issuer"] != env.Config.Issuer() || disc["token_endpoint"] != env.URL+"/oidc/token" {
+			t.Errorf("%s: %v", path, disc)
+		}
+	}
+}
+
+// The token endpoints read a form and say so; a missing grant_type is an
+// invalid request, not an unsupported grant.
+func TestTokenEndpointsWantAForm(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	u := signUpIn(t, env, "form@example.com")
+	body := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {u.rt}, "token": {u.access},
+		"client_id": {env.AppID}, "client_secret": {env.AppSecret}}.Encode()
+	for _, path := range []string{"/oidc/token", "/oidc/token/introspection", "/oidc/token/revocation"} {
+		for _, ct := range []string{"application/json", ""} {
+			req, _ := http.NewRequest(http.MethodPost, env.URL+path, strings.NewReader(body))
+			if ct != "" {
+				req.Header.Set("Content-Type", ct)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]string
+			_ = json.NewDecoder(resp.Body).Decode(&m)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || m["error"] != "invalid_request" ||
+				!strings.Contains(m["error_description"], "application/x-www-form-urlencoded") {
+				t.Errorf("%s with Content-Type %q: %d %v", path, ct, resp.StatusCode, m)
+			}
+		}
+	}
+	code, m := oidcForm(t, env, env.AppID, env.AppSecret, "/oidc/token", url.Values{"refresh_token": {u.rt}})
+	if code != http.StatusBadRequest || m["error"] != "invalid_request" || m["error_description"] != "grant_type is required" {
+		t.Fatalf("no grant_type: %d %v", code, m)
+	}
+	// The refresh token was not spent by any of that.
+	if code, m := oidcForm(t, env, env.AppID, env.AppSecret, "/oidc/token",
+		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {u.rt}}); code != 200 {
+		t.Fatalf("refresh after refused requests: %d %v", code, m)
+	}
+}
+
+// RP-Initiated Logout §2: the end-session endpoint takes POST as well as
+// GET; state goes into the query, before any fragment; without a hint it
+// does not claim to have signed anyone out.
+func TestEndSessionByPostStateAndNoHint(t *testing.T) {
+	env := khtest.Start(t, khtest.FastHash)
+	u := signUpIn(t, env, "post-bye@example.com")
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.PostForm(env.URL+"/oidc/session/end", url.Values{"id_token_hint": {u.idt},
+		"post_logout_redirect_uri": {"/bye?x=1#top"}, "state": {"s 3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/bye?x=1&state=s+3#top" {
+		t.Fatalf("POST logout: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if r := u.profile(); r.StatusCode != 401 {
+		t.Fatalf("session survived a POST logout: %s", r.Raw)
+	}
+	resp, err = http.Get(env.URL + "/oidc/session/end")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.Contains(string(b), "signed out") || !strings.Contains(string(b), "no session was ended") {
+		t.Fatalf("logout without a hint: %d %q", resp.StatusCode, b)
 	}
 }
