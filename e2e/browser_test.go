@@ -48,7 +48,8 @@ func TestBrowserForgotPassword(t *testing.T) {
 	const signIn = "https://id.example.com/sign-in"
 	p := StartProc(t, "KEYHAVEN_DATABASE_URL="+db, "KEYHAVEN_SMTP_URL="+mail.URL(), "KEYHAVEN_SMS_WEBHOOK_URL="+sms.URL(),
 		"KEYHAVEN_PRODUCT_NAME=Acme ID", "KEYHAVEN_SIGN_IN_URL="+signIn,
-		"KEYHAVEN_PASSWORD_HASH=argon2id:m=4096,t=1,p=1")
+		"KEYHAVEN_PASSWORD_HASH=argon2id:m=4096,t=1,p=1",
+		"KEYHAVEN_SMS_HOURLY_CAP=2") // sign-up's text and the phone test's, then the budget's refusal
 
 	const oldPassword = "Old harbour lantern 1947"
 	const newPassword = "Quiet copper tides 2031"

@@ -305,6 +305,21 @@ test('by phone number: the code comes by SMS', { timeout: 60000 }, async () => {
   await close(s);
 });
 
+test('the server\'s SMS budget spent: the page says so, not that this number had too many', { timeout: 30000 }, async () => {
+  // The server runs with KEYHAVEN_SMS_HOURLY_CAP=2, which sign-up and the test
+  // above spent.
+  const s = await open(desktop, 'en-US', '/forgot-password');
+  const { page } = s;
+  await page.getByLabel('Email or phone number').fill('+86 139 0013 9000');
+  await page.getByRole('button', { name: 'Send code' }).click();
+  await page.waitForFunction(() => document.getElementById('target-error').textContent !== '');
+  assert.equal(await page.locator('#target-error').textContent(),
+    'This service has sent as many text messages as it may for now. Try again later, or use your email address.');
+  // The browser logs the 429 itself; nothing else may go wrong.
+  s.problems = s.problems.filter((p) => !/status of 429/.test(p));
+  await close(s);
+});
+
 test('an unknown app gets a page that says so', { timeout: 30000 }, async () => {
   const s = await open(desktop, 'en-US', '/forgot-password?app_id=no-such-app');
   assert.equal(s.resp.status(), 404);

@@ -289,6 +289,8 @@ func (s *Service) giveBackSMS(ctx context.Context, hour time.Time, err error) er
 // smsBudget is the counter of code texts asked for, across replicas.
 const smsBudget = "sms:all"
 
+// The hosted page (webui/assets/forgot.js) knows this message by "as many
+// texts".
 var errSMSBudget = apierr.New(429, apierr.CodeCodeThrottled,
 	"this server has sent as many texts as it may this hour: try again later, or use email")
 

@@ -69,6 +69,8 @@
       case 40004:
         return { text: say('reused') };
       case 42901:
+        // The server's own SMS budget, not this address's: see errSMSBudget.
+        if (/as many texts/.test(msg)) { return { text: say('smsBudget') }; }
         if (/hour/.test(msg)) { return { text: say('throttleHour') }; }
         if (/today|tomorrow/.test(msg)) { return { text: say('throttleDay') }; }
         return { text: say('throttleMinute', { target: state.shown }), minute: true };
