@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -50,26 +49,32 @@ type Proc struct {
 	URL  string
 	Env  []string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *procOutput
 	done chan struct{}
 	t    testing.TB
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// procOutput holds a process's stdout and stderr in one file the process
+// writes itself, so whatever it wrote before answering a request is there
+// when the answer arrives; a pipe, copied by a goroutine, can lag behind.
+type procOutput struct{ f *os.File }
+
+func newProcOutput(t testing.TB) *procOutput {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "keyhaven-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return &procOutput{f: f}
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+func (o *procOutput) String() string {
+	b, err := os.ReadFile(o.f.Name())
+	if err != nil {
+		return fmt.Sprintf("(output unreadable: %v)", err)
+	}
+	return string(b)
 }
 
 // freeAddr returns a loopback address nobody listens on right now.
@@ -94,7 +99,7 @@ func StartProc(t testing.TB, env ...string) *Proc {
 	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"KEYHAVEN_LISTEN=" + addr, "KEYHAVEN_APP_ID=" + testAppID, "KEYHAVEN_APP_SECRET=" + testAppSecret,
 		"KEYHAVEN_RATE_LIMIT_PER_IP=0", "KEYHAVEN_LOG_LEVEL=info"}
-	p := &Proc{URL: "http://" + addr, Env: append(base, env...), out: &syncBuffer{}, t: t}
+	p := &Proc{URL: "http://" + addr, Env: append(base, env...), out: newProcOutput(t), t: t}
 	p.start()
 	t.Cleanup(func() { p.Stop() })
 	return p
@@ -104,7 +109,7 @@ func (p *Proc) start() {
 	p.t.Helper()
 	p.cmd = exec.Command(binary, "serve")
 	p.cmd.Env = p.Env
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.Stdout, p.cmd.Stderr = p.out.f, p.out.f
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatal(err)
 	}

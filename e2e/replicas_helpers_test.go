@@ -27,10 +27,10 @@ func launch(t *testing.T, env ...string) *Proc {
 	t.Helper()
 	addr := freeAddr(t)
 	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "KEYHAVEN_LISTEN=" + addr, "KEYHAVEN_LOG_LEVEL=info"}
-	p := &Proc{URL: "http://" + addr, Env: append(base, env...), out: &syncBuffer{}, t: t}
+	p := &Proc{URL: "http://" + addr, Env: append(base, env...), out: newProcOutput(t), t: t}
 	p.cmd = exec.Command(binary, "serve")
 	p.cmd.Env = p.Env
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.Stdout, p.cmd.Stderr = p.out.f, p.out.f
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
